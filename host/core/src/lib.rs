@@ -1,0 +1,1 @@
+//! Light core of resi: protocol types, epochs, keys and signing, listing schema, submission format.
