@@ -1,1 +1,53 @@
-fn main() {}
+//! The `resi` command line: one binary for the subnet owner (coordinator), miners and validators,
+//! plus tools for scraper and policy authors. Each subcommand lives in its own module under `cmd/`.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// resi: native host for Bittensor Subnet 46 zipcode-based real-estate mining.
+///
+/// Scrapers (miners' code) and scoring policies (validators' rules) run as WebAssembly
+/// components; resi does the networking, hotkey signing, S3, SQLite and chain I/O around them.
+/// Logging follows `RUST_LOG` (e.g. `RUST_LOG=resi=debug`); default level is `info`.
+#[derive(Debug, Parser)]
+#[command(name = "resi", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect WebAssembly components (scrapers and policies).
+    #[command(subcommand)]
+    Component(cmd::component::ComponentCmd),
+    /// Show, sign and verify with a Bittensor hotkey wallet.
+    #[command(subcommand)]
+    Wallet(cmd::wallet::WalletCmd),
+    /// Run the whole subnet on this machine: coordinator, market, miners, validators, local chain.
+    Devnet(cmd::devnet::DevnetArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Component(c) => cmd::component::run(c),
+        Command::Wallet(c) => cmd::wallet::run(c),
+        Command::Devnet(a) => cmd::devnet::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per `resi` subcommand; each exposes its clap arguments and a `run` function
+//! returning the process exit code.
+
+pub mod component;
+pub mod devnet;
+pub mod wallet;
