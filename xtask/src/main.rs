@@ -1,1 +1,91 @@
-fn main() {}
+//! Developer tasks for resi, run as `cargo xtask <task>`:
+//! - `guests`: build every guest component reproducibly into `guests/dist/` (policies for
+//!   `wasm32-unknown-unknown` turned into components with wit-component, scrapers for
+//!   `wasm32-wasip2`), optionally proving that two clean builds give identical bytes.
+//! - `test`: the whole test suite as CI runs it (targets, Python venv, guests, moto S3, tests).
+//! - `devnet`: build the guests, then run `resi devnet`.
+
+mod guests;
+mod test;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Developer tasks for resi")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Build all guest components into guests/dist/ and print their sha256.
+    Guests {
+        /// Also build twice from clean in two fresh directories and fail unless every
+        /// component is byte-identical across the builds.
+        #[arg(long)]
+        check_reproducible: bool,
+    },
+    /// Run the whole test suite (what `.ci/run` runs): installs wasm targets and the Python
+    /// venv, builds guests (checking reproducibility), starts moto S3 on 127.0.0.1, runs tests.
+    Test {
+        /// Skip the two extra clean guest builds of the reproducibility check.
+        #[arg(long)]
+        skip_repro: bool,
+        /// Extra arguments passed to the test runner (e.g. a test name filter).
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Build the guests and run the local devnet (`resi devnet`), forwarding extra arguments.
+    Devnet {
+        /// Arguments for `resi devnet`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+/// The repository root (parent of this crate's manifest directory).
+pub fn repo_root() -> Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(PathBuf::from)
+        .context("xtask manifest has no parent directory")
+}
+
+/// The cargo target directory the host workspace uses.
+pub fn host_target_dir() -> Result<PathBuf> {
+    Ok(match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => repo_root()?.join("target"),
+    })
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.task {
+        Task::Guests { check_reproducible } => {
+            let built = guests::build_all(&guests::default_target_dir()?)?;
+            guests::publish(&built)?;
+            if check_reproducible {
+                guests::check_reproducible(&built)?;
+            }
+            Ok(())
+        }
+        Task::Test { skip_repro, args } => test::run(skip_repro, &args),
+        Task::Devnet { args } => {
+            let built = guests::build_all(&guests::default_target_dir()?)?;
+            guests::publish(&built)?;
+            let status = std::process::Command::new(env!("CARGO"))
+                .current_dir(repo_root()?)
+                .args(["run", "--release", "--quiet", "-p", "resi", "--", "devnet"])
+                .args(&args)
+                .status()
+                .context("running resi devnet")?;
+            anyhow::ensure!(status.success(), "resi devnet failed ({status})");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! `cargo xtask test`: the whole suite exactly as CI runs it.
+//!
+//! Steps: make sure the wasm targets exist, create or refresh the Python venv used for interop
+//! tests (`$HOME/.cache/resi-venv`, from `tests/requirements.txt`), build the guests and check
+//! that the build is reproducible, start moto's S3 server on 127.0.0.1, run every test of the
+//! workspace, stop moto.
+
+use anyhow::{Context, Result, bail};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::guests;
+
+/// Runs the whole suite.
+pub fn run(skip_repro: bool, extra: &[String]) -> Result<()> {
+    let root = crate::repo_root()?;
+    ensure_targets()?;
+    let python = ensure_venv(&root)?;
+    let built = guests::build_all(&guests::default_target_dir()?)?;
+    guests::publish(&built)?;
+    if !skip_repro {
+        guests::check_reproducible(&built)?;
+    }
+    let moto = Moto::start()?;
+    let mut cmd = Command::new(env!("CARGO"));
+    if nextest_available() {
+        cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        cmd.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    cmd.args(extra)
+        .current_dir(&root)
+        .env("RESI_PYTHON", &python)
+        .env("RESI_REQUIRE_INTEROP", "1")
+        .env("RESI_REQUIRE_S3", "1")
+        .env("RESI_S3_ENDPOINT", moto.endpoint())
+        .env("RESI_GUESTS_DIR", guests::dist_dir()?);
+    eprintln!("running tests (S3 at {})", moto.endpoint());
+    let status = cmd.status().context("running the test runner")?;
+    drop(moto);
+    if !status.success() {
+        bail!("tests failed ({status})");
+    }
+    Ok(())
+}
+
+fn ensure_targets() -> Result<()> {
+    let status = Command::new("rustup")
+        .args(["target", "add", "wasm32-wasip2", "wasm32-unknown-unknown"])
+        .stdout(Stdio::null())
+        .status()
+        .context("running rustup (is rustup installed?)")?;
+    if !status.success() {
+        bail!("`rustup target add wasm32-wasip2 wasm32-unknown-unknown` failed ({status})");
+    }
+    Ok(())
+}
+
+fn nextest_available() -> bool {
+    Command::new(env!("CARGO"))
+        .args(["nextest", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Creates the venv when missing and installs `tests/requirements.txt` when it changed.
+fn ensure_venv(root: &Path) -> Result<PathBuf> {
+    let home = std::env::var_os("HOME").context("HOME is not set")?;
+    let venv = PathBuf::from(home).join(".cache").join("resi-venv");
+    let python = venv.join("bin").join("python");
+    let requirements = root.join("tests").join("requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
+    let marker = venv.join(".resi-requirements");
+    if !python.exists() {
+        eprintln!("creating Python venv at {}", venv.display());
+        run_ok(Command::new("python3").arg("-m").arg("venv").arg(&venv), "python3 -m venv")?;
+    }
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        eprintln!("installing {} into the venv", requirements.display());
+        run_ok(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(&requirements),
+            "pip install",
+        )?;
+        std::fs::write(&marker, &wanted).context("writing venv marker")?;
+    }
+    Ok(python)
+}
+
+fn run_ok(cmd: &mut Command, what: &str) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("starting {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+/// A moto S3 server on 127.0.0.1, stopped on drop.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting moto_server (pip install 'moto[server]')")?;
+        let moto = Moto { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("moto_server did not start listening on 127.0.0.1:{port} within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(moto)
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
