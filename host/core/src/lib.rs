@@ -1,1 +1,20 @@
 //! Light core of resi: protocol types, epochs, keys and signing, listing schema, submission format.
+//!
+//! Modules:
+//! - [`keys`]: sr25519 hotkeys, signatures, SS58 addresses (bittensor-compatible signing).
+//! - [`wallet`]: bittensor wallet directories and keyfiles (plain and `$NACL`-encrypted).
+//! - [`commitments`]: the exact strings signed for each protocol endpoint.
+//! - [`auth`]: the timestamp window servers enforce on signed requests.
+//! - [`epoch`]: epoch ids and boundaries (4 h epochs aligned to 00:00 UTC, shorter for development).
+//! - [`wire`]: request and response bodies of the SN46 HTTP protocol.
+//! - [`weights`]: bittensor's float-to-u16 weight normalization.
+
+pub mod auth;
+pub mod commitments;
+pub mod epoch;
+pub mod keys;
+pub mod wallet;
+pub mod weights;
+pub mod wire;
+
+pub use keys::{Hotkey, PublicKey, Signature, verify_hex};
