@@ -58,8 +58,8 @@ pub mod bindings {
 #[cfg(feature = "policy")]
 pub mod policy {
     pub use crate::bindings::exports::resi::policy::policy::Guest;
-    pub use crate::bindings::resi::policy::types::*;
-    pub use crate::bindings::resi::types::listing::{Listing, ListingRef};
+    pub use crate::bindings::exports::resi::policy::types::*;
+    pub use crate::bindings::exports::resi::types::listing::{Listing, ListingRef};
 }
 
 /// Exports a type implementing [`policy::Guest`] as the component's policy.

@@ -106,10 +106,11 @@ pub(crate) fn classify(err: wasmtime::Error, limits: &Limits, limiter: &Limiter)
     if let Some(host) = err.downcast_ref::<crate::scraper::HostAbort>() {
         return SandboxError::Host(host.to_string());
     }
-    // `{:#}` keeps the trap message and context but not the multi-line wasm backtrace.
-    let mut message = format!("{err:#}");
-    if let Some(first) = message.lines().next() {
-        message = first.to_string();
-    }
+    // A trap's own text ("wasm `unreachable` instruction executed"); for anything else the
+    // root cause, without the multi-line wasm backtrace context.
+    let message = match err.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => err.root_cause().to_string(),
+    };
     SandboxError::Trap(message)
 }

@@ -26,8 +26,8 @@ mod bindings {
 
 /// The WIT types of `resi:policy/types` and `resi:types/listing` as Rust types.
 pub mod wit {
-    pub use super::bindings::resi::policy::types::*;
-    pub use super::bindings::resi::types::listing::{Listing, ListingRef};
+    pub use super::bindings::exports::resi::policy::types::*;
+    pub use super::bindings::exports::resi::types::listing::{Listing, ListingRef};
 }
 
 use wit::{
@@ -232,6 +232,12 @@ impl Policy {
             Ok(Err(message)) => Err(SandboxError::Guest(message)),
             Err(err) => Err(classify(err, &self.limits, &state.limiter)),
         }
+    }
+
+    /// Instantiates the policy in a fresh store without calling it: a start-up check that the
+    /// component links and fits its limits (also what the instantiation benchmark measures).
+    pub fn instantiate_check(&self) -> Result<(), SandboxError> {
+        self.call(|_, _| Ok(Ok(()))).map(|_| ())
     }
 
     /// The policy's name, version and default parameters.

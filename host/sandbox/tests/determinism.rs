@@ -1,0 +1,113 @@
+//! Determinism of the policy engine: the same policy and inputs give identical output bytes and
+//! identical fuel across 100 runs and across engine settings that must not matter
+//! (Cranelift optimization level, pooling vs on-demand allocation).
+
+mod common;
+
+use resi_sandbox::policy::wit::*;
+use resi_sandbox::policy::{Policy, PolicyEngine, PolicyEngineOptions};
+use wasmtime::OptLevel;
+
+fn listing(zipcode: &str, i: u32) -> Listing {
+    Listing {
+        zpid: Some(format!("{zipcode}-{i}")),
+        mls_id: None,
+        address: format!("{i} Main St"),
+        zipcode: zipcode.into(),
+        price: Some(100_000 + u64::from(i) * 777),
+        bedrooms: Some(i % 6),
+        bathrooms_hundredths: Some(150),
+        sqft: Some(1_000 + i),
+        listing_date: "2025-09-30".into(),
+        property_type: "CONDO".into(),
+        listing_status: "FOR_SALE".into(),
+        days_on_market: Some(3),
+        source_url: format!("https://example.invalid/{zipcode}/{i}"),
+        scraped_timestamp: "2025-10-01T16:10:00Z".into(),
+    }
+}
+
+struct Input {
+    epoch: Epoch,
+    zipcodes: Vec<(Assignment, Vec<Submission>)>,
+}
+
+fn input() -> Input {
+    let epoch = Epoch {
+        epoch_id: "2025-10-01T16-00-00".into(),
+        nonce: "376ce532f42cf2a5".into(),
+        validation_seed: (0u8..32).collect(),
+        deadline_ms: 1_759_348_800_000,
+    };
+    let zipcodes = ["19103", "10001", "94105"]
+        .iter()
+        .enumerate()
+        .map(|(z, zip)| {
+            let assignment = Assignment {
+                zipcode: (*zip).into(),
+                expected: 200 + 100 * z as u32,
+                honeypot: false,
+                true_count: 0,
+            };
+            let submissions = (0..7u32)
+                .map(|m| Submission {
+                    hotkey: format!("miner-{m}"),
+                    submitted_at_ms: 1_759_340_000_000 + u64::from(m) * 1_000,
+                    manifest_ok: m != 3,
+                    digest: vec![m as u8; 32],
+                    listings: (0..(20 + m)).map(|i| listing(zip, i)).collect(),
+                })
+                .collect();
+            (assignment, submissions)
+        })
+        .collect();
+    Input { epoch, zipcodes }
+}
+
+/// Runs the whole epoch and returns the canonical outcome plus the fuel of every call.
+fn run(policy: &Policy, input: &Input) -> (String, Vec<u64>) {
+    let total: u64 = input.zipcodes.iter().map(|(a, _)| u64::from(a.expected)).sum();
+    let mut fuel = Vec::new();
+    let mut results = Vec::new();
+    for (assignment, submissions) in &input.zipcodes {
+        let plan = policy.plan_zipcode("{}", &input.epoch, assignment, submissions, &[]).expect("plan");
+        fuel.push(plan.fuel_used);
+        let scored = policy
+            .score_zipcode("{}", &input.epoch, assignment, total, submissions, &[])
+            .expect("score");
+        fuel.push(scored.fuel_used);
+        results.push(scored.value);
+    }
+    let outcome = policy.finalize("{}", &input.epoch, &results).expect("finalize");
+    fuel.push(outcome.fuel_used);
+    (outcome.value.canonical_json, fuel)
+}
+
+fn policy_with(opt_level: OptLevel, pooling: bool) -> Policy {
+    let options = PolicyEngineOptions { opt_level, pooling, ..PolicyEngineOptions::default() };
+    PolicyEngine::new(options).expect("engine").load(&common::guest("example-policy")).expect("load")
+}
+
+#[test]
+fn same_bytes_and_fuel_across_runs_and_engine_settings() {
+    let input = input();
+    let reference_policy = policy_with(OptLevel::Speed, true);
+    let (reference, reference_fuel) = run(&reference_policy, &input);
+    assert!(reference.contains("\"ppb\""), "outcome looks empty: {reference}");
+    assert!(reference_fuel.iter().all(|f| *f > 0));
+    for _ in 0..100 {
+        assert_eq!(run(&reference_policy, &input), (reference.clone(), reference_fuel.clone()));
+    }
+    for (opt, pooling) in [
+        (OptLevel::None, false),
+        (OptLevel::SpeedAndSize, true),
+        (OptLevel::Speed, false),
+    ] {
+        let policy = policy_with(opt.clone(), pooling);
+        assert_eq!(
+            run(&policy, &input),
+            (reference.clone(), reference_fuel.clone()),
+            "different result with opt level {opt:?}, pooling {pooling}"
+        );
+    }
+}
