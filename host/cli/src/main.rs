@@ -23,6 +23,12 @@ enum Command {
     /// Inspect WebAssembly components (scrapers and policies).
     #[command(subcommand)]
     Component(cmd::component::ComponentCmd),
+    /// Chain I/O: the embedded local chain and subtensor (metagraph, weights).
+    #[command(subcommand)]
+    Chain(cmd::chain::Cmd),
+    /// Scoring policies: test against vectors, hash, inspect.
+    #[command(subcommand)]
+    Policy(cmd::policy::Cmd),
     /// Show, sign and verify with a Bittensor hotkey wallet.
     #[command(subcommand)]
     Wallet(cmd::wallet::WalletCmd),
@@ -41,6 +47,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Component(c) => cmd::component::run(c),
         Command::Wallet(c) => cmd::wallet::run(c),
+        Command::Chain(c) => cmd::chain::run(c),
+        Command::Policy(c) => cmd::policy::run(c),
         Command::Devnet(a) => cmd::devnet::run(a),
     };
     match result {

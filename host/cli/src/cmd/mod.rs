@@ -1,6 +1,8 @@
 //! One module per `resi` subcommand; each exposes its clap arguments and a `run` function
 //! returning the process exit code.
 
+pub mod chain;
 pub mod component;
 pub mod devnet;
+pub mod policy;
 pub mod wallet;

@@ -1,0 +1,16 @@
+//! `resi policy` (stub, filled in by its issue).
+
+use clap::Subcommand;
+use std::process::ExitCode;
+
+/// Subcommands of `resi policy`.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Not implemented yet.
+    Todo,
+}
+
+/// Runs a subcommand.
+pub fn run(_cmd: Cmd) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("not implemented yet")
+}
