@@ -32,6 +32,7 @@ pub struct Guest {
 pub const GUESTS: &[Guest] = &[
     Guest { package: "example-policy", kind: Kind::Policy },
     Guest { package: "hostile-policy", kind: Kind::Policy },
+    Guest { package: "zipcode-competitive", kind: Kind::Policy },
     Guest { package: "example-scraper", kind: Kind::Scraper },
     Guest { package: "hostile-scraper", kind: Kind::Scraper },
 ];
