@@ -6,6 +6,7 @@
 //! - [`commitments`]: the exact strings signed for each protocol endpoint.
 //! - [`auth`]: the timestamp window servers enforce on signed requests.
 //! - [`epoch`]: epoch ids and boundaries (4 h epochs aligned to 00:00 UTC, shorter for development).
+//! - [`listing`]: the listing record and the protocol's validity rules.
 //! - [`wire`]: request and response bodies of the SN46 HTTP protocol.
 //! - [`weights`]: bittensor's float-to-u16 weight normalization.
 
@@ -13,6 +14,7 @@ pub mod auth;
 pub mod commitments;
 pub mod epoch;
 pub mod keys;
+pub mod listing;
 pub mod wallet;
 pub mod weights;
 pub mod wire;
