@@ -211,3 +211,66 @@ pub fn check_reproducible(reference: &[Built]) -> Result<()> {
     ensure!(mismatches.is_empty(), "guest builds are not reproducible:\n{}", mismatches.join("\n"));
     Ok(())
 }
+
+/// A released policy whose component must be reproducible from its source.
+#[derive(Debug, Clone, Copy)]
+pub struct ReleasedPolicy {
+    /// Guest package that builds it.
+    pub package: &'static str,
+    /// Release directory under the repository root (holds `policy.toml` and `policy.wasm`).
+    pub dir: &'static str,
+}
+
+/// Every released policy checked by `cargo xtask guests --check-release`.
+pub const RELEASES: &[ReleasedPolicy] =
+    &[ReleasedPolicy { package: "zipcode-competitive", dir: "policies/zipcode-competitive/1.0.0" }];
+
+/// The `wasm_sha256 = "..."` value of a `policy.toml`.
+fn pinned_sha256(manifest: &str) -> Option<String> {
+    manifest.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "wasm_sha256").then(|| value.trim().trim_matches('"').to_string())
+    })
+}
+
+/// Fails unless each released policy's fresh build has the sha256 pinned in its
+/// `policy.toml`, and the committed `policy.wasm` has it too; the error names both hashes.
+pub fn check_release(built: &[Built]) -> Result<()> {
+    let root = crate::repo_root()?;
+    let mut problems = Vec::new();
+    for release in RELEASES {
+        let b = built
+            .iter()
+            .find(|b| b.guest.package == release.package)
+            .with_context(|| format!("{} is not in the GUESTS table", release.package))?;
+        let dir = root.join(release.dir);
+        let manifest_path = dir.join("policy.toml");
+        let manifest = std::fs::read_to_string(&manifest_path)
+            .with_context(|| format!("reading {}", manifest_path.display()))?;
+        let pinned = pinned_sha256(&manifest)
+            .with_context(|| format!("{} has no wasm_sha256", manifest_path.display()))?;
+        let committed = std::fs::read(dir.join("policy.wasm"))
+            .map(|bytes| hex::encode(Sha256::digest(&bytes)))
+            .with_context(|| format!("reading {}/policy.wasm", release.dir))?;
+        if b.sha256() != pinned {
+            problems.push(format!(
+                "{}: fresh build of {} has sha256 {} but {}/policy.toml pins {pinned}",
+                release.dir,
+                release.package,
+                b.sha256(),
+                release.dir
+            ));
+        }
+        if committed != pinned {
+            problems.push(format!(
+                "{}/policy.wasm has sha256 {committed} but policy.toml pins {pinned}",
+                release.dir
+            ));
+        }
+        if problems.is_empty() {
+            println!("release ok  {pinned}  {}", release.dir);
+        }
+    }
+    ensure!(problems.is_empty(), "released policies do not match their source:\n{}", problems.join("\n"));
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! Developer tasks for resi, run as `cargo xtask <task>`:
 //! - `guests`: build every guest component reproducibly into `guests/dist/` (policies for
 //!   `wasm32-unknown-unknown` turned into components with wit-component, scrapers for
-//!   `wasm32-wasip2`), optionally proving that two clean builds give identical bytes.
+//!   `wasm32-wasip2`), optionally proving that two clean builds give identical bytes
+//!   (`--check-reproducible`) and that released policies match their source (`--check-release`).
 //! - `test`: the whole test suite as CI runs it (targets, Python venv, guests, moto S3, tests).
 //! - `devnet`: build the guests, then run `resi devnet`.
 
@@ -27,6 +28,10 @@ enum Task {
         /// component is byte-identical across the builds.
         #[arg(long)]
         check_reproducible: bool,
+        /// Also fail unless every released policy (policies/<name>/<version>/) has the
+        /// sha256 of its fresh build, in policy.toml and in the committed policy.wasm.
+        #[arg(long)]
+        check_release: bool,
     },
     /// Run the whole test suite (what `.ci/run` runs): installs wasm targets and the Python
     /// venv, builds guests (checking reproducibility), starts moto S3 on 127.0.0.1, runs tests.
@@ -66,11 +71,14 @@ pub fn host_target_dir() -> Result<PathBuf> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.task {
-        Task::Guests { check_reproducible } => {
+        Task::Guests { check_reproducible, check_release } => {
             let built = guests::build_all(&guests::default_target_dir()?)?;
             guests::publish(&built)?;
             if check_reproducible {
                 guests::check_reproducible(&built)?;
+            }
+            if check_release {
+                guests::check_release(&built)?;
             }
             Ok(())
         }

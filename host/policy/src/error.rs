@@ -1,0 +1,97 @@
+//! Error types of the policy runner.
+
+use resi_sandbox::SandboxError;
+
+/// A malformed epoch input, vector or release manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// JSON that does not parse.
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// A number that is not an integer where only integers are allowed.
+    #[error("not integer-only JSON: {0}")]
+    NotInteger(String),
+    /// Bad hex in a byte field.
+    #[error("field {field}: {value:?} is not valid hex ({reason})")]
+    Hex {
+        /// Field name.
+        field: &'static str,
+        /// The offending value.
+        value: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A validation seed that is not 32 bytes.
+    #[error("validation_seed must be 32 bytes, got {0}")]
+    SeedLength(usize),
+    /// Something given twice.
+    #[error("duplicate {0}")]
+    Duplicate(String),
+    /// A submission or observation for a zipcode that is not assigned.
+    #[error("{0} refers to zipcode {1}, which is not assigned")]
+    Unassigned(String, String),
+    /// A release manifest (policy.toml) that is malformed.
+    #[error("invalid policy.toml: {0}")]
+    Manifest(String),
+    /// A file that cannot be read.
+    #[error("reading {path}: {reason}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
+}
+
+/// A policy call that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The wasm sandbox failed (trap, fuel, memory, or the guest returned an error).
+    #[error("policy component: {0}")]
+    Sandbox(#[from] SandboxError),
+    /// The native core refused its input.
+    #[error("native policy: {0}")]
+    Native(String),
+}
+
+/// An observer (verifier) failure.
+#[derive(Debug, thiserror::Error)]
+#[error("observer: {0}")]
+pub struct ObserveError(pub String);
+
+/// Why running an epoch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad input.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A policy call failed.
+    #[error("{call} failed: {source}")]
+    Call {
+        /// Which call (`info`, `plan-zipcode 19103`, ...).
+        call: String,
+        /// The failure.
+        source: BackendError,
+    },
+    /// The observer failed.
+    #[error(transparent)]
+    Observe(#[from] ObserveError),
+    /// The observer answered a different number of requests than asked.
+    #[error("observer answered {got} of {asked} check requests for zipcode {zipcode}")]
+    ObserverCount {
+        /// Zipcode.
+        zipcode: String,
+        /// Requests asked.
+        asked: usize,
+        /// Answers got.
+        got: usize,
+    },
+    /// The policy kept asking: a request already answered, or too many rounds.
+    #[error("policy planning for zipcode {zipcode} does not converge: {reason}")]
+    NoConvergence {
+        /// Zipcode.
+        zipcode: String,
+        /// What happened.
+        reason: String,
+    },
+}
