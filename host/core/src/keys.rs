@@ -404,6 +404,15 @@ impl Hotkey {
         Ok(Self { pair })
     }
 
+    /// From 64 secret-key bytes in schnorrkel's ed25519-expanded form (the scalar multiplied by
+    /// the cofactor), which older substrate-interface based bittensor wallets wrote to `privateKey`.
+    pub fn from_ed25519_secret_bytes(secret: &[u8]) -> Result<Self, KeyError> {
+        let sk = schnorrkel::SecretKey::from_ed25519_bytes(secret).map_err(|e| {
+            KeyError::BadSecret(format!("not an ed25519-form schnorrkel secret: {e}"))
+        })?;
+        Self::from_secret_bytes(&sk.to_bytes())
+    }
+
     /// A new random key and its 12-word BIP39 mnemonic.
     pub fn generate() -> (Self, String) {
         let (pair, phrase, _seed) = sr25519::Pair::generate_with_phrase(None);
@@ -554,6 +563,18 @@ mod tests {
             verify_hex(ALICE, b"other", &sig),
             Err(VerifyError::Mismatch { .. })
         ));
+    }
+
+    #[test]
+    fn ed25519_form_secret_gives_same_key() {
+        let k = Hotkey::from_uri("//Alice").unwrap();
+        let sk = schnorrkel::SecretKey::from_bytes(&k.secret_bytes()).unwrap();
+        let ed = sk.to_ed25519_bytes();
+        assert_eq!(
+            Hotkey::from_ed25519_secret_bytes(&ed).unwrap().ss58(),
+            ALICE
+        );
+        assert!(Hotkey::from_secret_bytes(&ed).map_or(true, |k| k.ss58() != ALICE));
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! `--wallet.hotkey`, defaults `~/.bittensor/wallets/`, `default`, `default`, env fallbacks
 //! `BT_WALLET_PATH`, `BT_WALLET_NAME`, `BT_WALLET_HOTKEY`). [`Keyfile`] parses the JSON (random key
 //! order, nulls tolerated) and derives the key with priority `secretPhrase` → `secretSeed` →
-//! `privateKey`, checking the derived public key against `publicKey`/`ss58Address`.
+//! `privateKey`, checking the derived public key against `publicKey`/`ss58Address`. `privateKey`
+//! is schnorrkel's scalar ‖ nonce as bittensor-wallet writes it; the ed25519-expanded form of older
+//! substrate-interface wallets is accepted when it is the one matching the recorded public key.
 //!
 //! Encrypted `$NACL` keyfiles are `$NACL` ‖ 24-byte nonce ‖ XSalsa20-Poly1305 secretbox with key
 //! argon2i v1.3 (t=8, m=512 MiB, p=1) of the password and a fixed salt. This module never prompts:
@@ -519,7 +521,23 @@ impl Keyfile {
         if let Some(private) = nonempty(&self.json.private_key) {
             let bytes = hex::decode(private.trim_start_matches("0x"))
                 .map_err(|e| self.bad("privateKey", e))?;
-            let k = Hotkey::from_secret_bytes(&bytes).map_err(|e| self.key_err(e))?;
+            // bittensor-wallet >= 3 writes scalar ‖ nonce; older substrate-interface wallets wrote
+            // the ed25519-expanded form. Use the form that matches the recorded public key.
+            let recorded = self.recorded_public()?.map(|(k, _, _)| k);
+            let fits = |k: &Hotkey| recorded.is_none_or(|r| r == k.public());
+            let standard = Hotkey::from_secret_bytes(&bytes);
+            if let Ok(k) = &standard
+                && fits(k)
+            {
+                return Ok(Some((k.clone(), "privateKey")));
+            }
+            if let Ok(ed) = Hotkey::from_ed25519_secret_bytes(&bytes)
+                && fits(&ed)
+            {
+                return Ok(Some((ed, "privateKey")));
+            }
+            // Neither fits: report the standard form (mismatch or parse error).
+            let k = standard.map_err(|e| self.key_err(e))?;
             return Ok(Some((k, "privateKey")));
         }
         Ok(None)
@@ -737,6 +755,19 @@ mod tests {
         let err = kf.hotkey().unwrap_err();
         assert!(matches!(err, WalletError::KeyMismatch { .. }), "{err}");
         assert!(err.to_string().contains("privateKey"));
+    }
+
+    #[test]
+    fn legacy_ed25519_form_private_key_loads() {
+        let alice = Hotkey::from_uri("//Alice").unwrap();
+        let sk = schnorrkel::SecretKey::from_bytes(&alice.secret_bytes()).unwrap();
+        let kf = parse(&format!(
+            r#"{{"privateKey":"0x{}","publicKey":"{}"}}"#,
+            hex::encode(sk.to_ed25519_bytes()),
+            alice.public().to_hex_0x()
+        ))
+        .unwrap();
+        assert_eq!(kf.hotkey().unwrap().ss58(), ALICE);
     }
 
     #[test]
