@@ -14,6 +14,8 @@
 //! [`ApiClient::upload_presigned`] performs the presigned S3 POST upload (multipart `fields` +
 //! `key` + file, HTTP 204 = success), with the same retries but outside the API's breaker.
 
+#![warn(missing_docs)]
+
 mod breaker;
 mod error;
 

@@ -10,6 +10,8 @@
 //! - [`wire`]: request and response bodies of the SN46 HTTP protocol.
 //! - [`weights`]: bittensor's float-to-u16 weight normalization.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod commitments;
 pub mod epoch;
