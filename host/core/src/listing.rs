@@ -11,10 +11,18 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Listing {
     /// Zillow property id.
-    #[serde(default, deserialize_with = "de_opt_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub zpid: Option<String>,
     /// MLS number.
-    #[serde(default, deserialize_with = "de_opt_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub mls_id: Option<String>,
     /// Street address.
     #[serde(default)]
@@ -141,7 +149,9 @@ impl Listing {
         }
         match self.price {
             None => out.push(Invalid::Missing("price")),
-            Some(p) if !(MIN_PRICE..=MAX_PRICE).contains(&p) => out.push(Invalid::PriceOutOfRange(p)),
+            Some(p) if !(MIN_PRICE..=MAX_PRICE).contains(&p) => {
+                out.push(Invalid::PriceOutOfRange(p))
+            }
             Some(_) => {}
         }
         if !self.zipcode.is_empty() {
@@ -154,11 +164,15 @@ impl Listing {
                 });
             }
         }
-        for (field, value) in
-            [("listing_date", &self.listing_date), ("scraped_timestamp", &self.scraped_timestamp)]
-        {
+        for (field, value) in [
+            ("listing_date", &self.listing_date),
+            ("scraped_timestamp", &self.scraped_timestamp),
+        ] {
             if !value.is_empty() && !is_iso_date(value) {
-                out.push(Invalid::BadDate { field, value: value.clone() });
+                out.push(Invalid::BadDate {
+                    field,
+                    value: value.clone(),
+                });
             }
         }
         out
@@ -204,11 +218,15 @@ fn loose_to_f64(v: Loose) -> Option<f64> {
 }
 
 fn de_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(Option::<Loose>::deserialize(d)?.map(loose_to_string).unwrap_or_default())
+    Ok(Option::<Loose>::deserialize(d)?
+        .map(loose_to_string)
+        .unwrap_or_default())
 }
 
 fn de_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<Loose>::deserialize(d)?.map(loose_to_string).filter(|s| !s.is_empty()))
+    Ok(Option::<Loose>::deserialize(d)?
+        .map(loose_to_string)
+        .filter(|s| !s.is_empty()))
 }
 
 fn de_opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
@@ -216,11 +234,15 @@ fn de_opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> 
 }
 
 fn de_opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(de_opt_f64(d)?.filter(|f| *f >= 0.0 && *f < 1e19).map(|f| f.round() as u64))
+    Ok(de_opt_f64(d)?
+        .filter(|f| *f >= 0.0 && *f < 1e19)
+        .map(|f| f.round() as u64))
 }
 
 fn de_opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    Ok(de_opt_f64(d)?.filter(|f| *f >= 0.0 && *f <= f64::from(u32::MAX)).map(|f| f.round() as u32))
+    Ok(de_opt_f64(d)?
+        .filter(|f| *f >= 0.0 && *f <= f64::from(u32::MAX))
+        .map(|f| f.round() as u32))
 }
 
 #[cfg(test)]
@@ -263,12 +285,24 @@ mod tests {
         assert!(reasons.contains(&Invalid::NoId));
         assert!(reasons.contains(&Invalid::PriceOutOfRange(999)));
         assert!(reasons.contains(&Invalid::Missing("address")));
-        assert!(reasons.iter().any(|r| matches!(r, Invalid::BadDate { field: "listing_date", .. })));
+        assert!(reasons.iter().any(|r| matches!(
+            r,
+            Invalid::BadDate {
+                field: "listing_date",
+                ..
+            }
+        )));
         let mut other = good();
         other.zipcode = "10001".into();
-        assert!(matches!(other.validate("19103")[..], [Invalid::WrongZipcode { .. }]));
+        assert!(matches!(
+            other.validate("19103")[..],
+            [Invalid::WrongZipcode { .. }]
+        ));
         other.zipcode = "1910".into();
-        assert!(matches!(other.validate("19103")[..], [Invalid::BadZipcode(_)]));
+        assert!(matches!(
+            other.validate("19103")[..],
+            [Invalid::BadZipcode(_)]
+        ));
     }
 
     #[test]
