@@ -1,0 +1,151 @@
+//! `resi market`: serve the local listing market, the devnet's stand-in for the real listing
+//! sites (a deterministic synthetic universe of homes per zipcode, see the `resi-market` crate).
+
+use anyhow::Context;
+use clap::Args;
+use resi_market::{Faults, HttpBehavior, MarketConfig, NaiveDate, RateLimit};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// What `resi market --help` teaches after the options.
+const AFTER_HELP: &str = "\
+Every home is derived from sha256(seed || zipcode || index): the same --seed gives the same homes
+on every machine. Active STANDARD zipcodes hold --min-listings..=--max-listings homes (at most
+1000, like Zillow's search); PO BOX, UNIQUE and MILITARY zipcodes hold none.
+
+Endpoints (JSON):
+  GET /health
+  GET /api/search?zipcode=19103&page=1&page_size=100    -> {total, total_pages, results: [home]}
+  GET /api/homes/{zpid}                                 -> one home (404 if unknown)
+  GET /api/zipcodes/{zipcode}                           -> {zipcode, type, city, ..., listings}
+  GET /api/zipcodes?zipcodes=19103,10001  (or ?state=PA) -> counts in bulk
+
+To rehearse a hostile site add --latency-ms, --rate-limit (429 + Retry-After) and --fault-rate
+(500/502/503 or truncated bodies; which request fails is reproducible from --fault-seed).
+
+Examples:
+  resi market
+  resi market --seed 7 --rate-limit 20/s --fault-rate 0.05
+  curl 'http://127.0.0.1:8787/api/search?zipcode=19103&page_size=2'";
+
+/// Serve the local listing market: a deterministic synthetic universe of homes per zipcode,
+/// the devnet's stand-in for the real listing sites.
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct MarketArgs {
+    /// Address to listen on (keep it on loopback unless you mean to expose it).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// Universe seed: same seed, same homes everywhere.
+    #[arg(long, default_value_t = 46)]
+    seed: u64,
+    /// The zipcode table (CSV: zipcode,type,active,city,state,county,lat,lon,timezone).
+    #[arg(
+        long,
+        env = "RESI_ZIPCODES",
+        default_value = "../shared/data/us-zipcodes.csv"
+    )]
+    zipcodes: PathBuf,
+    /// Fewest homes in an active STANDARD zipcode.
+    #[arg(long, default_value_t = 200)]
+    min_listings: u32,
+    /// Most homes in an active STANDARD zipcode (at most 1000).
+    #[arg(long, default_value_t = 1000)]
+    max_listings: u32,
+    /// The market's "today" (YYYY-MM-DD, or `today`); dates fall in the 90 days before it.
+    /// Fixed by default so a seed means the same homes on any day.
+    #[arg(long, default_value = "2025-10-01", value_parser = parse_now)]
+    now: NaiveDate,
+    /// Origin written into each home's source_url [default: http://<listen>].
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Delay before every /api/ answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Token-bucket rate limit of /api/ per client IP: `N/s`, `N/m` or `N` (per second);
+    /// over it the answer is 429 with Retry-After. Off by default.
+    #[arg(long, value_parser = parse_rate)]
+    rate_limit: Option<RateLimit>,
+    /// Apply --rate-limit to all clients together instead of per client IP.
+    #[arg(long, requires = "rate_limit")]
+    global_rate_limit: bool,
+    /// Fraction of /api/ answers replaced by a fault (500, 502, 503 or a truncated body).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_fraction)]
+    fault_rate: f64,
+    /// Seed of the fault schedule (which request fails is reproducible).
+    #[arg(long, default_value_t = 0)]
+    fault_seed: u64,
+}
+
+fn parse_now(s: &str) -> Result<NaiveDate, String> {
+    resi_market::parse_now(s).map_err(|e| e.to_string())
+}
+
+fn parse_rate(s: &str) -> Result<RateLimit, String> {
+    RateLimit::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!(
+            "expected a fraction between 0.0 and 1.0, got {s:?}"
+        )),
+    }
+}
+
+impl MarketArgs {
+    /// The market configuration these arguments describe.
+    pub fn config(&self) -> MarketConfig {
+        let rate_limit = self.rate_limit.map(|r| RateLimit {
+            per_client: !self.global_rate_limit,
+            ..r
+        });
+        MarketConfig {
+            seed: self.seed,
+            zipcodes_path: self.zipcodes.clone(),
+            min_listings: self.min_listings,
+            max_listings: self.max_listings,
+            now: self.now,
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", self.listen)),
+            http: HttpBehavior {
+                latency: Duration::from_millis(self.latency_ms),
+                rate_limit,
+                faults: Faults {
+                    rate: self.fault_rate,
+                    seed: self.fault_seed,
+                },
+            },
+        }
+    }
+}
+
+/// Serves the market until Ctrl-C.
+pub fn run(args: MarketArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (seed, zipcodes) = (config.seed, config.zipcodes_path.clone());
+        let server = resi_market::serve(config, args.listen)
+            .await
+            .with_context(|| format!("starting the market on {}", args.listen))?;
+        println!(
+            "market: seed {seed}, {} zipcodes from {}, listening on {}; Ctrl-C to stop",
+            server.market().zipcodes().len(),
+            zipcodes.display(),
+            server.base_url()
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        server.shutdown().await.context("stopping the market")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
