@@ -29,6 +29,9 @@ enum Command {
     /// Scoring policies: test against vectors, hash, inspect.
     #[command(subcommand)]
     Policy(cmd::policy::Cmd),
+    /// Scraper authors' tools: run a scraper locally under its manifest.
+    #[command(subcommand)]
+    Scraper(cmd::scraper::ScraperCmd),
     /// Show, sign and verify with a Bittensor hotkey wallet.
     #[command(subcommand)]
     Wallet(cmd::wallet::WalletCmd),
@@ -49,6 +52,7 @@ fn main() -> std::process::ExitCode {
         Command::Wallet(c) => cmd::wallet::run(c),
         Command::Chain(c) => cmd::chain::run(c),
         Command::Policy(c) => cmd::policy::run(c),
+        Command::Scraper(c) => cmd::scraper::run(c),
         Command::Devnet(a) => cmd::devnet::run(a),
     };
     match result {

@@ -5,4 +5,5 @@ pub mod chain;
 pub mod component;
 pub mod devnet;
 pub mod policy;
+pub mod scraper;
 pub mod wallet;

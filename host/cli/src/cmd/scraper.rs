@@ -1,0 +1,192 @@
+//! `resi scraper test`: run a scraper component locally under its manifest and show what it
+//! found, whether each listing is valid, and what it cost (fuel, memory, time, requests).
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use resi_core::listing::Listing;
+use resi_sandbox::scraper::wit::Task;
+use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
+use resi_scraper::manifest::ScraperManifest;
+use resi_scraper::{HttpGate, ManifestHost, MemorySink};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Scraper subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ScraperCmd {
+    /// Run a scraper on one zipcode and print its listings with a validation report.
+    ///
+    /// The scraper runs exactly as the miner runs it: the wasm is checked against the
+    /// manifest's sha256, the network goes through the manifest's allowlist, limits apply.
+    /// Secrets are read from RESI_SECRET_<NAME>.
+    ///
+    /// Exit status: 0 when the scrape finished and every listing is valid, 1 otherwise.
+    ///
+    /// Examples:
+    ///   resi scraper test scrapers/market/scraper.toml --zipcode 19103
+    ///   resi scraper test scraper.toml --zipcode 10001 --expected 400 --json > out.json
+    #[command(verbatim_doc_comment)]
+    Test(TestArgs),
+}
+
+/// Arguments of `resi scraper test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The scraper manifest (scraper.toml).
+    manifest: PathBuf,
+    /// Zipcode to scrape.
+    #[arg(long)]
+    zipcode: String,
+    /// Expected listing count handed to the scraper (as the coordinator would).
+    #[arg(long, default_value_t = 250)]
+    expected: u32,
+    /// Print JSON (listings, per-listing reasons, usage) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Table rows to print (all listings are validated regardless).
+    #[arg(long, default_value_t = 20)]
+    rows: usize,
+}
+
+/// Runs a scraper subcommand.
+pub fn run(cmd: ScraperCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ScraperCmd::Test(args) => test(args),
+    }
+}
+
+fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        resi_core::listing::is_zipcode(&args.zipcode),
+        "--zipcode {:?} is not 5 digits",
+        args.zipcode
+    );
+    let loaded = ScraperManifest::load(&args.manifest)
+        .with_context(|| format!("loading {}", args.manifest.display()))?;
+    let m = &loaded.manifest;
+    let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
+    let scraper = engine.load(&loaded.wasm)?;
+    let scraper = scraper
+        .clone()
+        .with_limits(m.sandbox_limits(engine.limits()));
+    let gate = HttpGate::new(&m.name, &m.network, loaded.secrets.clone())?;
+    let host = ManifestHost::new(&m.name, gate, MemorySink::default(), m.limits.max_listings);
+    let task = Task {
+        epoch_id: "local-test".into(),
+        zipcode: args.zipcode.clone(),
+        expected: args.expected,
+        deadline_ms: u64::try_from(
+            (chrono::Utc::now() + chrono::Duration::seconds(m.limits.timeout_s as i64))
+                .timestamp_millis(),
+        )
+        .unwrap_or(u64::MAX),
+        config: m.config_pairs(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let run = runtime.block_on(scraper.scrape(host, &task));
+    let listings: Vec<Listing> = run
+        .host
+        .sink
+        .listings
+        .into_iter()
+        .map(resi_scraper::convert::to_core)
+        .collect();
+    let reports: Vec<Vec<String>> = listings
+        .iter()
+        .map(|l| {
+            l.validate(&args.zipcode)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        })
+        .collect();
+    let invalid = reports.iter().filter(|r| !r.is_empty()).count();
+    let ok = run.result.is_ok() && invalid == 0;
+    if args.json {
+        let value = serde_json::json!({
+            "scraper": {"name": m.name, "version": m.version, "sha256": loaded.pin.to_string()},
+            "zipcode": args.zipcode,
+            "result": match &run.result {
+                Ok(s) => serde_json::json!({"ok": true, "emitted": s.emitted, "pages": s.pages}),
+                Err(e) => serde_json::json!({"ok": false, "error": e.to_string(), "kind": e.kind()}),
+            },
+            "usage": {
+                "fuel": run.fuel_used,
+                "peak_memory_bytes": run.peak_memory,
+                "elapsed_ms": run.elapsed.as_millis() as u64,
+                "requests": run.host.requests,
+                "batches": run.host.sink.batches,
+            },
+            "listings": listings.iter().zip(&reports).map(|(l, r)| serde_json::json!({
+                "listing": l, "valid": r.is_empty(), "reasons": r,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!(
+            "{} {} ({})  zipcode {}",
+            m.name, m.version, loaded.pin, args.zipcode
+        );
+        println!(
+            "{:<12} {:<34} {:>11} {:>4} {:>5} {:>6} {:<14} verdict",
+            "zpid/mls", "address", "price", "bd", "ba", "sqft", "status"
+        );
+        for (l, r) in listings.iter().zip(&reports).take(args.rows) {
+            let id = l
+                .zpid
+                .clone()
+                .or_else(|| l.mls_id.clone())
+                .unwrap_or_default();
+            let address: String = l.address.chars().take(34).collect();
+            println!(
+                "{:<12} {:<34} {:>11} {:>4} {:>5} {:>6} {:<14} {}",
+                id,
+                address,
+                l.price.map(|p| p.to_string()).unwrap_or_default(),
+                l.bedrooms.map(|b| b.to_string()).unwrap_or_default(),
+                l.bathrooms.map(|b| b.to_string()).unwrap_or_default(),
+                l.sqft.map(|s| s.to_string()).unwrap_or_default(),
+                l.listing_status,
+                if r.is_empty() {
+                    "ok".to_string()
+                } else {
+                    r.join("; ")
+                }
+            );
+        }
+        if listings.len() > args.rows {
+            println!(
+                "... {} more (use --rows or --json)",
+                listings.len() - args.rows
+            );
+        }
+        println!(
+            "listings: {} ({} valid, {} invalid) in {} batches",
+            listings.len(),
+            listings.len() - invalid,
+            invalid,
+            run.host.sink.batches
+        );
+        println!(
+            "usage:    fuel {}  peak memory {:.1} MiB  time {:.2?}  requests {}",
+            run.fuel_used,
+            run.peak_memory as f64 / (1 << 20) as f64,
+            run.elapsed,
+            run.host.requests
+        );
+        match &run.result {
+            Ok(s) => println!(
+                "result:   ok (scraper reports {} emitted, {} pages)",
+                s.emitted, s.pages
+            ),
+            Err(e) => println!("result:   FAILED ({}): {e}", e.kind()),
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
