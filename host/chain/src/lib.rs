@@ -24,11 +24,13 @@ pub mod metadata;
 pub mod network;
 pub mod rpc;
 pub mod scale;
+pub mod subtensor;
 pub mod types;
 
 pub use error::ChainError;
 pub use local::{LocalChain, SubnetParams};
 pub use network::Network;
+pub use subtensor::SubtensorChain;
 pub use types::{Metagraph, Neuron, TxResult};
 
 use resi_core::keys::{Hotkey, PublicKey};
@@ -74,4 +76,56 @@ pub trait Chain: Send + Sync {
         weights: &[u16],
         version_key: u64,
     ) -> impl Future<Output = Result<TxResult, ChainError>> + Send;
+}
+
+/// A chain picked at runtime: the embedded local chain or a subtensor node.
+#[derive(Debug)]
+pub enum AnyChain {
+    /// The embedded SQLite chain.
+    Local(LocalChain),
+    /// A subtensor node over JSON-RPC.
+    Subtensor(SubtensorChain),
+}
+
+impl Chain for AnyChain {
+    async fn current_block(&self) -> Result<u64, ChainError> {
+        match self {
+            AnyChain::Local(c) => c.current_block().await,
+            AnyChain::Subtensor(c) => c.current_block().await,
+        }
+    }
+
+    async fn metagraph(&self, netuid: u16) -> Result<Metagraph, ChainError> {
+        match self {
+            AnyChain::Local(c) => c.metagraph(netuid).await,
+            AnyChain::Subtensor(c) => c.metagraph(netuid).await,
+        }
+    }
+
+    async fn uid_of(&self, netuid: u16, hotkey: &PublicKey) -> Result<Option<u16>, ChainError> {
+        match self {
+            AnyChain::Local(c) => c.uid_of(netuid, hotkey).await,
+            AnyChain::Subtensor(c) => c.uid_of(netuid, hotkey).await,
+        }
+    }
+
+    async fn set_weights(
+        &self,
+        netuid: u16,
+        signer: &Hotkey,
+        uids: &[u16],
+        weights: &[u16],
+        version_key: u64,
+    ) -> Result<TxResult, ChainError> {
+        match self {
+            AnyChain::Local(c) => {
+                c.set_weights(netuid, signer, uids, weights, version_key)
+                    .await
+            }
+            AnyChain::Subtensor(c) => {
+                c.set_weights(netuid, signer, uids, weights, version_key)
+                    .await
+            }
+        }
+    }
 }

@@ -266,6 +266,62 @@ impl RpcClient {
             .collect()
     }
 
+    /// `state_queryStorageAt(keys, at)`: the values of `keys` (in the same order, `None` for
+    /// absent ones) in one round trip.
+    pub async fn query_storage_at(
+        &self,
+        keys: &[Vec<u8>],
+        at: &[u8; 32],
+    ) -> Result<Vec<Option<Vec<u8>>>, ChainError> {
+        const M: &str = "state_queryStorageAt";
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hex_keys: Vec<String> = keys
+            .iter()
+            .map(|k| format!("0x{}", hex::encode(k)))
+            .collect();
+        let v = self
+            .call(M, json!([hex_keys, format!("0x{}", hex::encode(at))]))
+            .await?;
+        let bad = |reason: String| ChainError::BadResponse {
+            method: M.into(),
+            reason,
+        };
+        let mut found = std::collections::HashMap::new();
+        let sets = v.as_array().ok_or_else(|| {
+            bad(format!(
+                "expected an array of change sets, got {}",
+                truncate(&v)
+            ))
+        })?;
+        for set in sets {
+            let changes = set
+                .get("changes")
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad(format!("change set without changes: {}", truncate(set))))?;
+            for change in changes {
+                let pair = change
+                    .as_array()
+                    .filter(|p| p.len() == 2)
+                    .ok_or_else(|| bad(format!("change is not a [key, value] pair: {change}")))?;
+                let key = pair[0]
+                    .as_str()
+                    .ok_or_else(|| bad(format!("key is not a string: {}", pair[0])))?;
+                let value = match &pair[1] {
+                    Value::Null => None,
+                    Value::String(s) => Some(decode_hex(M, s)?),
+                    other => return Err(bad(format!("value is not hex or null: {other}"))),
+                };
+                found.insert(decode_hex(M, key)?, value);
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|k| found.get(k).cloned().flatten())
+            .collect())
+    }
+
     /// `system_accountNextIndex(ss58)`: the account's next nonce (pool-aware).
     pub async fn account_next_index(&self, ss58: &str) -> Result<u64, ChainError> {
         const M: &str = "system_accountNextIndex";
