@@ -1,8 +1,8 @@
 //! `cargo xtask test`: the whole suite exactly as CI runs it.
 //!
 //! Steps: make sure the wasm targets exist, create or refresh the Python venv used for interop
-//! tests (`$HOME/.cache/resi-venv`, from `tests/requirements.txt`), build the guests and check
-//! that the build is reproducible, start moto's S3 server on 127.0.0.1, run every test of the
+//! tests (`$HOME/.cache/resi-venv`, from `tests/requirements.txt`), build the guests, check that
+//! released policies match their source and that the build is reproducible, start moto's S3 server on 127.0.0.1, run every test of the
 //! workspace, stop moto.
 
 use anyhow::{Context, Result, bail};
@@ -20,6 +20,7 @@ pub fn run(skip_repro: bool, extra: &[String]) -> Result<()> {
     let python = ensure_venv(&root)?;
     let built = guests::build_all(&guests::default_target_dir()?)?;
     guests::publish(&built)?;
+    guests::check_release(&built)?;
     if !skip_repro {
         guests::check_reproducible(&built)?;
     }
