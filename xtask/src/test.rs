@@ -2,8 +2,8 @@
 //!
 //! Steps: make sure the wasm targets exist, create or refresh the Python venv used for interop
 //! tests (`$HOME/.cache/resi-venv`, from `tests/requirements.txt`), build the guests, check that
-//! released policies match their source and that the build is reproducible, start moto's S3 server on 127.0.0.1, run every test of the
-//! workspace, stop moto.
+//! released policies match their source and that the build is reproducible, start moto's S3
+//! server on 127.0.0.1, run every test of the workspace, stop moto.
 
 use anyhow::{Context, Result, bail};
 use std::net::TcpListener;
