@@ -9,7 +9,11 @@ fn guest(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"));
     let path = dir.join(format!("{name}.wasm"));
-    assert!(path.exists(), "{} missing: run `cargo xtask guests`", path.display());
+    assert!(
+        path.exists(),
+        "{} missing: run `cargo xtask guests`",
+        path.display()
+    );
     path
 }
 
@@ -27,8 +31,15 @@ fn example_policy_prints_sha256_and_no_imports() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains(&format!("sha256:   {}", sha256_hex(&path))), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("sha256:   {}", sha256_hex(&path))),
+        "{stdout}"
+    );
     assert!(stdout.contains("kind:     policy"), "{stdout}");
     assert!(stdout.contains("imports: none"), "{stdout}");
     assert!(stdout.contains("resi:policy/policy@1.0.0"), "{stdout}");
@@ -59,7 +70,13 @@ fn scraper_passes_its_own_profile_and_json_output_parses() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["kind"], "scraper");
     assert_eq!(v["accepted"], true);
-    assert!(v["imports"].as_array().unwrap().iter().any(|i| i == "resi:scraper/http@1.0.0"));
+    assert!(
+        v["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == "resi:scraper/http@1.0.0")
+    );
 }
 
 #[test]

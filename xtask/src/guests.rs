@@ -30,11 +30,30 @@ pub struct Guest {
 
 /// Every guest the workspace builds.
 pub const GUESTS: &[Guest] = &[
-    Guest { package: "example-policy", kind: Kind::Policy },
-    Guest { package: "hostile-policy", kind: Kind::Policy },
-    Guest { package: "zipcode-competitive", kind: Kind::Policy },
-    Guest { package: "example-scraper", kind: Kind::Scraper },
-    Guest { package: "hostile-scraper", kind: Kind::Scraper },
+    Guest {
+        package: "example-policy",
+        kind: Kind::Policy,
+    },
+    Guest {
+        package: "hostile-policy",
+        kind: Kind::Policy,
+    },
+    Guest {
+        package: "zipcode-competitive",
+        kind: Kind::Policy,
+    },
+    Guest {
+        package: "example-scraper",
+        kind: Kind::Scraper,
+    },
+    Guest {
+        package: "market-scraper",
+        kind: Kind::Scraper,
+    },
+    Guest {
+        package: "hostile-scraper",
+        kind: Kind::Scraper,
+    },
 ];
 
 /// A built component.
@@ -126,7 +145,11 @@ pub fn build_all(target_dir: &Path) -> Result<Vec<Built>> {
         for g in &members {
             cmd.arg("-p").arg(g.package);
         }
-        eprintln!("building {} guests for {triple} into {}", members.len(), target_dir.display());
+        eprintln!(
+            "building {} guests for {triple} into {}",
+            members.len(),
+            target_dir.display()
+        );
         let status = cmd.status().context("running cargo for the guests")?;
         if !status.success() {
             bail!(
@@ -208,7 +231,11 @@ pub fn check_reproducible(reference: &[Built]) -> Result<()> {
             println!("reproducible  {}  {}", r.sha256(), r.file_name());
         }
     }
-    ensure!(mismatches.is_empty(), "guest builds are not reproducible:\n{}", mismatches.join("\n"));
+    ensure!(
+        mismatches.is_empty(),
+        "guest builds are not reproducible:\n{}",
+        mismatches.join("\n")
+    );
     Ok(())
 }
 
@@ -222,8 +249,10 @@ pub struct ReleasedPolicy {
 }
 
 /// Every released policy checked by `cargo xtask guests --check-release`.
-pub const RELEASES: &[ReleasedPolicy] =
-    &[ReleasedPolicy { package: "zipcode-competitive", dir: "policies/zipcode-competitive/1.0.0" }];
+pub const RELEASES: &[ReleasedPolicy] = &[ReleasedPolicy {
+    package: "zipcode-competitive",
+    dir: "policies/zipcode-competitive/1.0.0",
+}];
 
 /// The `wasm_sha256 = "..."` value of a `policy.toml`.
 fn pinned_sha256(manifest: &str) -> Option<String> {
@@ -271,6 +300,10 @@ pub fn check_release(built: &[Built]) -> Result<()> {
             println!("release ok  {pinned}  {}", release.dir);
         }
     }
-    ensure!(problems.is_empty(), "released policies do not match their source:\n{}", problems.join("\n"));
+    ensure!(
+        problems.is_empty(),
+        "released policies do not match their source:\n{}",
+        problems.join("\n")
+    );
     Ok(())
 }

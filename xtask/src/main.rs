@@ -71,7 +71,10 @@ pub fn host_target_dir() -> Result<PathBuf> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.task {
-        Task::Guests { check_reproducible, check_release } => {
+        Task::Guests {
+            check_reproducible,
+            check_release,
+        } => {
             let built = guests::build_all(&guests::default_target_dir()?)?;
             guests::publish(&built)?;
             if check_reproducible {

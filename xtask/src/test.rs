@@ -80,13 +80,23 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
     let marker = venv.join(".resi-requirements");
     if !python.exists() {
         eprintln!("creating Python venv at {}", venv.display());
-        run_ok(Command::new("python3").arg("-m").arg("venv").arg(&venv), "python3 -m venv")?;
+        run_ok(
+            Command::new("python3").arg("-m").arg("venv").arg(&venv),
+            "python3 -m venv",
+        )?;
     }
     if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
         eprintln!("installing {} into the venv", requirements.display());
         run_ok(
             Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                ])
                 .arg(&requirements),
             "pip install",
         )?;

@@ -19,8 +19,14 @@ fn bench(c: &mut Criterion) {
     let bytes = guest("example-policy");
     let mut group = c.benchmark_group("policy");
     for pooling in [true, false] {
-        let options = PolicyEngineOptions { pooling, ..PolicyEngineOptions::default() };
-        let policy = PolicyEngine::new(options).expect("engine").load(&bytes).expect("load");
+        let options = PolicyEngineOptions {
+            pooling,
+            ..PolicyEngineOptions::default()
+        };
+        let policy = PolicyEngine::new(options)
+            .expect("engine")
+            .load(&bytes)
+            .expect("load");
         let label = if pooling { "pooling" } else { "on-demand" };
         group.bench_function(format!("instantiate/{label}"), |b| {
             b.iter(|| policy.instantiate_check().expect("instantiate"))

@@ -47,7 +47,11 @@ const SCRAPER_WASI: &[&str] = &[
 ];
 
 /// Host interfaces of resi a scraper may import (any 1.x version).
-const SCRAPER_RESI: &[&str] = &["resi:scraper/http@1.", "resi:scraper/host@1.", "resi:types/listing@1."];
+const SCRAPER_RESI: &[&str] = &[
+    "resi:scraper/http@1.",
+    "resi:scraper/host@1.",
+    "resi:types/listing@1.",
+];
 
 /// Splits `ns:pkg/iface@ver` into (`ns:pkg/iface`, `ver`).
 fn split_version(name: &str) -> (&str, Option<&str>) {
@@ -108,18 +112,32 @@ impl Report {
 /// Describes a compiled component's imports and exports.
 pub fn describe(engine: &Engine, component: &Component) -> Report {
     let ty = component.component_type();
-    let mut imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
-    let mut exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    let mut imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let mut exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     imports.sort();
     exports.sort();
     let kind = if exports.iter().any(|e| e.starts_with("resi:policy/policy@")) {
         Some(Profile::Policy)
-    } else if exports.iter().any(|e| e.starts_with("resi:scraper/scraper@")) {
+    } else if exports
+        .iter()
+        .any(|e| e.starts_with("resi:scraper/scraper@"))
+    {
         Some(Profile::Scraper)
     } else {
         None
     };
-    Report { sha256: None, kind, imports, exports }
+    Report {
+        sha256: None,
+        kind,
+        imports,
+        exports,
+    }
 }
 
 /// Compiles `bytes` with a plain engine and describes the component.

@@ -84,15 +84,21 @@ impl ResourceLimiter for Limiter {
 /// Turns a wasmtime error from a guest call into the [`SandboxError`] naming the limit hit.
 pub(crate) fn classify(err: wasmtime::Error, limits: &Limits, limiter: &Limiter) -> SandboxError {
     if limiter.memory_hit || limiter.table_hit {
-        return SandboxError::MemoryLimit { limit_bytes: limits.memory_bytes };
+        return SandboxError::MemoryLimit {
+            limit_bytes: limits.memory_bytes,
+        };
     }
     if let Some(trap) = err.downcast_ref::<Trap>() {
         match trap {
             Trap::OutOfFuel => {
-                return SandboxError::OutOfFuel { budget: limits.fuel.unwrap_or(0) };
+                return SandboxError::OutOfFuel {
+                    budget: limits.fuel.unwrap_or(0),
+                };
             }
             Trap::StackOverflow => {
-                return SandboxError::StackOverflow { max_stack_bytes: limits.max_stack_bytes };
+                return SandboxError::StackOverflow {
+                    max_stack_bytes: limits.max_stack_bytes,
+                };
             }
             Trap::Interrupt => {
                 return SandboxError::Timeout(limits.timeout.unwrap_or_default());
@@ -101,7 +107,9 @@ pub(crate) fn classify(err: wasmtime::Error, limits: &Limits, limiter: &Limiter)
         }
     }
     if err.downcast_ref::<LimitHit>().is_some() {
-        return SandboxError::MemoryLimit { limit_bytes: limits.memory_bytes };
+        return SandboxError::MemoryLimit {
+            limit_bytes: limits.memory_bytes,
+        };
     }
     if let Some(host) = err.downcast_ref::<crate::scraper::HostAbort>() {
         return SandboxError::Host(host.to_string());

@@ -21,7 +21,10 @@ impl Sha256Pin {
         if actual == *self {
             Ok(())
         } else {
-            Err(SandboxError::HashMismatch { expected: self.to_string(), actual: actual.to_string() })
+            Err(SandboxError::HashMismatch {
+                expected: self.to_string(),
+                actual: actual.to_string(),
+            })
         }
     }
 }
@@ -58,7 +61,10 @@ mod tests {
     fn parse_and_display_round_trip() {
         let pin = Sha256Pin::of(b"abc");
         let text = pin.to_string();
-        assert_eq!(text, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            text,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(text.parse::<Sha256Pin>().unwrap(), pin);
         assert_eq!(format!("sha256:{text}").parse::<Sha256Pin>().unwrap(), pin);
         assert!("abc".parse::<Sha256Pin>().is_err());

@@ -14,7 +14,8 @@ use crate::{SandboxError, Sha256Pin};
 use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store, WasmFeatures,
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
+    WasmFeatures,
 };
 
 mod bindings {
@@ -165,7 +166,11 @@ impl PolicyEngine {
     pub fn new(options: PolicyEngineOptions) -> Result<Self, SandboxError> {
         let engine = engine_for(&options)?;
         let linker = Linker::new(&engine);
-        Ok(PolicyEngine { engine, linker, options })
+        Ok(PolicyEngine {
+            engine,
+            linker,
+            options,
+        })
     }
 
     /// The underlying wasmtime engine.
@@ -186,14 +191,18 @@ impl PolicyEngine {
         let report = crate::inspect::describe(&self.engine, &component);
         let forbidden = crate::inspect::Profile::Policy.forbidden_imports(&report.imports);
         if !forbidden.is_empty() {
-            return Err(SandboxError::ForbiddenImports { profile: "policy", imports: forbidden });
+            return Err(SandboxError::ForbiddenImports {
+                profile: "policy",
+                imports: forbidden,
+            });
         }
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| SandboxError::InvalidComponent(format!("{e:#}")))?;
-        let pre = bindings::PolicyWorldPre::new(instance_pre)
-            .map_err(|e| SandboxError::MissingExport(format!("resi:policy/policy@1.0.0 ({e:#})")))?;
+        let pre = bindings::PolicyWorldPre::new(instance_pre).map_err(|e| {
+            SandboxError::MissingExport(format!("resi:policy/policy@1.0.0 ({e:#})"))
+        })?;
         Ok(Policy {
             engine: self.engine.clone(),
             pre,
@@ -217,10 +226,17 @@ impl Policy {
             &mut Store<PolicyState>,
         ) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<Call<T>, SandboxError> {
-        let mut store = Store::new(&self.engine, PolicyState { limiter: Limiter::new(&self.limits) });
+        let mut store = Store::new(
+            &self.engine,
+            PolicyState {
+                limiter: Limiter::new(&self.limits),
+            },
+        );
         store.limiter(|s| &mut s.limiter);
         let budget = self.limits.fuel.unwrap_or(u64::MAX);
-        store.set_fuel(budget).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+        store
+            .set_fuel(budget)
+            .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let outcome = self
             .pre
             .instantiate(&mut store)
@@ -228,7 +244,11 @@ impl Policy {
         let fuel_used = budget - store.get_fuel().unwrap_or(0);
         let state = store.into_data();
         match outcome {
-            Ok(Ok(value)) => Ok(Call { value, fuel_used, peak_memory: state.limiter.peak_memory }),
+            Ok(Ok(value)) => Ok(Call {
+                value,
+                fuel_used,
+                peak_memory: state.limiter.peak_memory,
+            }),
             Ok(Err(message)) => Err(SandboxError::Guest(message)),
             Err(err) => Err(classify(err, &self.limits, &state.limiter)),
         }
@@ -296,7 +316,10 @@ impl Policy {
         epoch: &Epoch,
         results: &[ZipcodeResult],
     ) -> Result<Call<Outcome>, SandboxError> {
-        self.call(|w, s| w.resi_policy_policy().call_finalize(s, params, epoch, results))
+        self.call(|w, s| {
+            w.resi_policy_policy()
+                .call_finalize(s, params, epoch, results)
+        })
     }
 
     /// The wall-clock timeout is never applied inside a policy call; this reports `None` so

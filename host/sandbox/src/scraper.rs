@@ -40,7 +40,10 @@ pub mod wit {
     pub use super::bindings::resi::types::listing::{Listing, ListingRef};
 }
 
-use wit::{FetchError, Level, Listing, ListingRef, Request, Response, ScrapeSummary, ScraperInfo, Task, Verification};
+use wit::{
+    FetchError, Level, Listing, ListingRef, Request, Response, ScrapeSummary, ScraperInfo, Task,
+    Verification,
+};
 
 /// An error a host function raises to abort the guest (e.g. the listing store failed, or the
 /// guest emitted more than its cap). The call ends with [`SandboxError::Host`].
@@ -51,7 +54,10 @@ pub struct HostAbort(pub String);
 /// What the embedding application provides to a running scraper.
 pub trait ScraperHost: Send + 'static {
     /// Performs an HTTP request on the guest's behalf, enforcing the scraper's manifest.
-    fn fetch(&mut self, request: Request) -> impl Future<Output = Result<Response, FetchError>> + Send;
+    fn fetch(
+        &mut self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, FetchError>> + Send;
     /// Durably accepts a batch of listings; returns only once the batch is committed.
     fn emit(&mut self, batch: Vec<Listing>) -> impl Future<Output = Result<(), HostAbort>> + Send;
     /// Receives a log line from the guest.
@@ -68,7 +74,10 @@ pub struct ScraperState<H> {
 
 impl<H: ScraperHost> WasiView for ScraperState<H> {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -133,7 +142,11 @@ pub struct ScraperEngine<H: ScraperHost> {
 
 impl<H: ScraperHost> Clone for ScraperEngine<H> {
     fn clone(&self) -> Self {
-        ScraperEngine { engine: self.engine.clone(), linker: self.linker.clone(), options: self.options.clone() }
+        ScraperEngine {
+            engine: self.engine.clone(),
+            linker: self.linker.clone(),
+            options: self.options.clone(),
+        }
     }
 }
 
@@ -187,7 +200,11 @@ impl<H: ScraperHost> ScraperEngine<H> {
             .map_err(|e| SandboxError::Engine(format!("linking WASI: {e:#}")))?;
         bindings::ScraperWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| SandboxError::Engine(format!("linking resi:scraper: {e:#}")))?;
-        Ok(ScraperEngine { engine, linker: Arc::new(linker), options })
+        Ok(ScraperEngine {
+            engine,
+            linker: Arc::new(linker),
+            options,
+        })
     }
 
     /// The underlying wasmtime engine.
@@ -213,7 +230,10 @@ impl<H: ScraperHost> ScraperEngine<H> {
         let report = crate::inspect::describe(&self.engine, &component);
         let forbidden = crate::inspect::Profile::Scraper.forbidden_imports(&report.imports);
         if !forbidden.is_empty() {
-            return Err(SandboxError::ForbiddenImports { profile: "scraper", imports: forbidden });
+            return Err(SandboxError::ForbiddenImports {
+                profile: "scraper",
+                imports: forbidden,
+            });
         }
         let instance_pre = self
             .linker
@@ -222,7 +242,13 @@ impl<H: ScraperHost> ScraperEngine<H> {
         let pre = bindings::ScraperWorldPre::new(instance_pre).map_err(|e| {
             SandboxError::MissingExport(format!("resi:scraper/scraper@1.0.0 ({e:#})"))
         })?;
-        Ok(Scraper { engine: self.engine.clone(), pre, limits: self.options.limits, tick: self.options.tick, sha256: Sha256Pin::of(bytes) })
+        Ok(Scraper {
+            engine: self.engine.clone(),
+            pre,
+            limits: self.options.limits,
+            tick: self.options.tick,
+            sha256: Sha256Pin::of(bytes),
+        })
     }
 }
 
@@ -237,7 +263,13 @@ pub struct Scraper<H: ScraperHost> {
 
 impl<H: ScraperHost> Clone for Scraper<H> {
     fn clone(&self) -> Self {
-        Scraper { engine: self.engine.clone(), pre: self.pre.clone(), limits: self.limits, tick: self.tick, sha256: self.sha256 }
+        Scraper {
+            engine: self.engine.clone(),
+            pre: self.pre.clone(),
+            limits: self.limits,
+            tick: self.tick,
+            sha256: self.sha256,
+        }
     }
 }
 
@@ -274,7 +306,12 @@ impl<H: ScraperHost> Scraper<H> {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
-        let state = ScraperState { wasi, table: ResourceTable::new(), limiter: Limiter::new(&self.limits), host };
+        let state = ScraperState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: Limiter::new(&self.limits),
+            host,
+        };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Fuel metering is always on in this engine, so setting fuel cannot fail.
@@ -301,14 +338,25 @@ impl<H: ScraperHost> Scraper<H> {
         let result = match outcome {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(classify(e, &self.limits, &state.limiter)),
-            Err(_) => Err(SandboxError::Timeout(self.limits.timeout.unwrap_or_default())),
+            Err(_) => Err(SandboxError::Timeout(
+                self.limits.timeout.unwrap_or_default(),
+            )),
         };
-        Run { result, host: state.host, fuel_used, peak_memory: state.limiter.peak_memory, elapsed: started.elapsed() }
+        Run {
+            result,
+            host: state.host,
+            fuel_used,
+            peak_memory: state.limiter.peak_memory,
+            elapsed: started.elapsed(),
+        }
     }
 
     /// The outer wall-clock bound: the timeout plus a little slack for the epoch to fire first.
     fn outer_timeout(&self) -> Duration {
-        self.limits.timeout.map(|t| t + self.tick * 10 + Duration::from_millis(250)).unwrap_or(Duration::MAX / 4)
+        self.limits
+            .timeout
+            .map(|t| t + self.tick * 10 + Duration::from_millis(250))
+            .unwrap_or(Duration::MAX / 4)
     }
 
     /// Calls the scraper's `info`.
@@ -329,19 +377,30 @@ impl<H: ScraperHost> Scraper<H> {
         let mut store = self.store(host);
         let outcome = tokio::time::timeout(self.outer_timeout(), async {
             let world = self.pre.instantiate_async(&mut store).await?;
-            world.resi_scraper_scraper().call_scrape(&mut store, task).await
+            world
+                .resi_scraper_scraper()
+                .call_scrape(&mut store, task)
+                .await
         })
         .await;
         flatten(self.finish(store, outcome, started))
     }
 
     /// Looks one listing up again at its source (validators' spot checks).
-    pub async fn verify(&self, host: H, target: &ListingRef, config: &[(String, String)]) -> Run<H, Verification> {
+    pub async fn verify(
+        &self,
+        host: H,
+        target: &ListingRef,
+        config: &[(String, String)],
+    ) -> Run<H, Verification> {
         let started = Instant::now();
         let mut store = self.store(host);
         let outcome = tokio::time::timeout(self.outer_timeout(), async {
             let world = self.pre.instantiate_async(&mut store).await?;
-            world.resi_scraper_scraper().call_verify(&mut store, target, config).await
+            world
+                .resi_scraper_scraper()
+                .call_verify(&mut store, target, config)
+                .await
         })
         .await;
         flatten(self.finish(store, outcome, started))

@@ -66,11 +66,17 @@ fn input() -> Input {
 
 /// Runs the whole epoch and returns the canonical outcome plus the fuel of every call.
 fn run(policy: &Policy, input: &Input) -> (String, Vec<u64>) {
-    let total: u64 = input.zipcodes.iter().map(|(a, _)| u64::from(a.expected)).sum();
+    let total: u64 = input
+        .zipcodes
+        .iter()
+        .map(|(a, _)| u64::from(a.expected))
+        .sum();
     let mut fuel = Vec::new();
     let mut results = Vec::new();
     for (assignment, submissions) in &input.zipcodes {
-        let plan = policy.plan_zipcode("{}", &input.epoch, assignment, submissions, &[]).expect("plan");
+        let plan = policy
+            .plan_zipcode("{}", &input.epoch, assignment, submissions, &[])
+            .expect("plan");
         fuel.push(plan.fuel_used);
         let scored = policy
             .score_zipcode("{}", &input.epoch, assignment, total, submissions, &[])
@@ -78,14 +84,23 @@ fn run(policy: &Policy, input: &Input) -> (String, Vec<u64>) {
         fuel.push(scored.fuel_used);
         results.push(scored.value);
     }
-    let outcome = policy.finalize("{}", &input.epoch, &results).expect("finalize");
+    let outcome = policy
+        .finalize("{}", &input.epoch, &results)
+        .expect("finalize");
     fuel.push(outcome.fuel_used);
     (outcome.value.canonical_json, fuel)
 }
 
 fn policy_with(opt_level: OptLevel, pooling: bool) -> Policy {
-    let options = PolicyEngineOptions { opt_level, pooling, ..PolicyEngineOptions::default() };
-    PolicyEngine::new(options).expect("engine").load(&common::guest("example-policy")).expect("load")
+    let options = PolicyEngineOptions {
+        opt_level,
+        pooling,
+        ..PolicyEngineOptions::default()
+    };
+    PolicyEngine::new(options)
+        .expect("engine")
+        .load(&common::guest("example-policy"))
+        .expect("load")
 }
 
 #[test]
@@ -93,10 +108,16 @@ fn same_bytes_and_fuel_across_runs_and_engine_settings() {
     let input = input();
     let reference_policy = policy_with(OptLevel::Speed, true);
     let (reference, reference_fuel) = run(&reference_policy, &input);
-    assert!(reference.contains("\"ppb\""), "outcome looks empty: {reference}");
+    assert!(
+        reference.contains("\"ppb\""),
+        "outcome looks empty: {reference}"
+    );
     assert!(reference_fuel.iter().all(|f| *f > 0));
     for _ in 0..100 {
-        assert_eq!(run(&reference_policy, &input), (reference.clone(), reference_fuel.clone()));
+        assert_eq!(
+            run(&reference_policy, &input),
+            (reference.clone(), reference_fuel.clone())
+        );
     }
     for (opt, pooling) in [
         (OptLevel::None, false),

@@ -24,8 +24,12 @@ fn small_engine() -> PolicyEngine {
 }
 
 fn hostile(engine: &PolicyEngine, mode: &str) -> SandboxError {
-    let policy = engine.load(&common::guest("hostile-policy")).expect("load hostile policy");
-    policy.finalize(mode, &epoch(), &[]).expect_err("hostile call must fail")
+    let policy = engine
+        .load(&common::guest("hostile-policy"))
+        .expect("load hostile policy");
+    policy
+        .finalize(mode, &epoch(), &[])
+        .expect_err("hostile call must fail")
 }
 
 #[test]
@@ -59,7 +63,10 @@ fn deep_recursion_traps_cleanly() {
 fn panic_is_reported_as_a_trap() {
     let engine = small_engine();
     let err = hostile(&engine, "panic");
-    assert!(matches!(err, SandboxError::Trap(_)), "expected trap, got {err}");
+    assert!(
+        matches!(err, SandboxError::Trap(_)),
+        "expected trap, got {err}"
+    );
     assert!(err.to_string().contains("unreachable"), "{err}");
 }
 
@@ -94,7 +101,9 @@ fn hash_mismatch_is_refused_naming_both_hashes() {
         Ok(_) => panic!("a wrong pin was accepted"),
     }
     let right = Sha256Pin::of(&bytes);
-    engine.load_pinned(&bytes, &right).expect("the right pin loads");
+    engine
+        .load_pinned(&bytes, &right)
+        .expect("the right pin loads");
 }
 
 #[test]
@@ -103,7 +112,10 @@ fn a_component_importing_wasi_is_refused_as_a_policy() {
     match engine.load(&common::guest("example-scraper")) {
         Err(SandboxError::ForbiddenImports { profile, imports }) => {
             assert_eq!(profile, "policy");
-            assert!(imports.iter().any(|i| i.starts_with("wasi:")), "{imports:?}");
+            assert!(
+                imports.iter().any(|i| i.starts_with("wasi:")),
+                "{imports:?}"
+            );
         }
         Err(other) => panic!("expected forbidden imports, got {other}"),
         Ok(_) => panic!("a WASI component was accepted as a policy"),
@@ -113,6 +125,9 @@ fn a_component_importing_wasi_is_refused_as_a_policy() {
 #[test]
 fn garbage_bytes_are_an_invalid_component() {
     let engine = small_engine();
-    let err = engine.load(b"\0asm garbage").err().expect("garbage must not load");
+    let err = engine
+        .load(b"\0asm garbage")
+        .err()
+        .expect("garbage must not load");
     assert!(matches!(err, SandboxError::InvalidComponent(_)), "{err}");
 }

@@ -53,7 +53,9 @@ fn task(mode: &str) -> Task {
 #[tokio::test]
 async fn example_scraper_streams_its_listings() {
     let engine = engine();
-    let scraper = engine.load(&common::guest("example-scraper")).expect("load");
+    let scraper = engine
+        .load(&common::guest("example-scraper"))
+        .expect("load");
     let run = scraper.scrape(RecordingHost::default(), &task("")).await;
     let summary = run.result.expect("scrape");
     assert_eq!(summary.emitted, 250);
@@ -65,8 +67,12 @@ async fn example_scraper_streams_its_listings() {
 #[tokio::test]
 async fn infinite_loop_stops_on_time() {
     let engine = engine();
-    let scraper = engine.load(&common::guest("hostile-scraper")).expect("load");
-    let run = scraper.scrape(RecordingHost::default(), &task("loop")).await;
+    let scraper = engine
+        .load(&common::guest("hostile-scraper"))
+        .expect("load");
+    let run = scraper
+        .scrape(RecordingHost::default(), &task("loop"))
+        .await;
     match run.result {
         Err(SandboxError::Timeout(t)) => assert_eq!(t, Duration::from_millis(500)),
         Err(other) => panic!("expected timeout, got {other}"),
@@ -77,17 +83,29 @@ async fn infinite_loop_stops_on_time() {
 #[tokio::test]
 async fn emitted_listings_survive_a_timeout() {
     let engine = engine();
-    let scraper = engine.load(&common::guest("hostile-scraper")).expect("load");
-    let run = scraper.scrape(RecordingHost::default(), &task("emit-then-loop")).await;
-    assert!(matches!(run.result, Err(SandboxError::Timeout(_))), "{:?}", run.result.err());
+    let scraper = engine
+        .load(&common::guest("hostile-scraper"))
+        .expect("load");
+    let run = scraper
+        .scrape(RecordingHost::default(), &task("emit-then-loop"))
+        .await;
+    assert!(
+        matches!(run.result, Err(SandboxError::Timeout(_))),
+        "{:?}",
+        run.result.err()
+    );
     assert_eq!(run.host.emitted.len(), 1);
 }
 
 #[tokio::test]
 async fn memory_bomb_stops_at_the_limit() {
     let engine = engine();
-    let scraper = engine.load(&common::guest("hostile-scraper")).expect("load");
-    let run = scraper.scrape(RecordingHost::default(), &task("membomb")).await;
+    let scraper = engine
+        .load(&common::guest("hostile-scraper"))
+        .expect("load");
+    let run = scraper
+        .scrape(RecordingHost::default(), &task("membomb"))
+        .await;
     match run.result {
         Err(SandboxError::MemoryLimit { limit_bytes }) => assert_eq!(limit_bytes, 64 << 20),
         Err(other) => panic!("expected memory limit, got {other}"),
@@ -98,8 +116,12 @@ async fn memory_bomb_stops_at_the_limit() {
 #[tokio::test]
 async fn deep_recursion_traps_cleanly() {
     let engine = engine();
-    let scraper = engine.load(&common::guest("hostile-scraper")).expect("load");
-    let run = scraper.scrape(RecordingHost::default(), &task("recurse")).await;
+    let scraper = engine
+        .load(&common::guest("hostile-scraper"))
+        .expect("load");
+    let run = scraper
+        .scrape(RecordingHost::default(), &task("recurse"))
+        .await;
     assert!(
         matches!(run.result, Err(SandboxError::StackOverflow { .. })),
         "{:?}",
@@ -110,24 +132,36 @@ async fn deep_recursion_traps_cleanly() {
 #[tokio::test]
 async fn network_goes_only_through_the_host() {
     let engine = engine();
-    let scraper = engine.load(&common::guest("hostile-scraper")).expect("load");
+    let scraper = engine
+        .load(&common::guest("hostile-scraper"))
+        .expect("load");
     let mut t = task("fetch");
-    t.config.push(("url".into(), "http://169.254.169.254/latest/meta-data".into()));
+    t.config.push((
+        "url".into(),
+        "http://169.254.169.254/latest/meta-data".into(),
+    ));
     let run = scraper.scrape(RecordingHost::default(), &t).await;
     let err = run.result.expect_err("the host refused the fetch");
     assert!(err.to_string().contains("NotAllowed"), "{err}");
-    assert_eq!(run.host.fetches, vec!["http://169.254.169.254/latest/meta-data".to_string()]);
+    assert_eq!(
+        run.host.fetches,
+        vec!["http://169.254.169.254/latest/meta-data".to_string()]
+    );
 }
 
 #[tokio::test]
 async fn host_keeps_working_after_hostile_guests() {
     let engine = engine();
-    let hostile = engine.load(&common::guest("hostile-scraper")).expect("load");
+    let hostile = engine
+        .load(&common::guest("hostile-scraper"))
+        .expect("load");
     for mode in ["loop", "membomb", "recurse", "panic"] {
         let run = hostile.scrape(RecordingHost::default(), &task(mode)).await;
         assert!(run.result.is_err(), "mode {mode} should fail");
     }
-    let scraper = engine.load(&common::guest("example-scraper")).expect("load");
+    let scraper = engine
+        .load(&common::guest("example-scraper"))
+        .expect("load");
     let run = scraper.scrape(RecordingHost::default(), &task("")).await;
     assert_eq!(run.result.expect("scrape").emitted, 250);
 }

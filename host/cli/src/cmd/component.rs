@@ -56,7 +56,11 @@ impl From<ProfileArg> for Profile {
 /// Runs a component subcommand.
 pub fn run(cmd: ComponentCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        ComponentCmd::Inspect { file, profile, json } => inspect(file, profile.map(Into::into), json),
+        ComponentCmd::Inspect {
+            file,
+            profile,
+            json,
+        } => inspect(file, profile.map(Into::into), json),
     }
 }
 
@@ -104,7 +108,11 @@ fn inspect(file: PathBuf, profile: Option<Profile>, json: bool) -> anyhow::Resul
                 println!("profile:  {} (accepted)", p.name());
             }
             (Some(p), Some(v)) => {
-                println!("profile:  {} (REFUSED: may not import {})", p.name(), v.join(", "));
+                println!(
+                    "profile:  {} (REFUSED: may not import {})",
+                    p.name(),
+                    v.join(", ")
+                );
             }
             _ => println!(
                 "profile:  none detected (exports neither resi:policy/policy nor \
@@ -112,5 +120,9 @@ fn inspect(file: PathBuf, profile: Option<Profile>, json: bool) -> anyhow::Resul
             ),
         }
     }
-    Ok(if accepted { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if accepted {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -64,16 +64,27 @@ fn to_policy_listing(l: sw::Listing) -> pw::Listing {
 pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     let read = |name: &str| {
         let path = args.guests.join(format!("{name}.wasm"));
-        std::fs::read(&path)
-            .with_context(|| format!("reading {} (build the guests: cargo xtask guests)", path.display()))
+        std::fs::read(&path).with_context(|| {
+            format!(
+                "reading {} (build the guests: cargo xtask guests)",
+                path.display()
+            )
+        })
     };
     let scraper_bytes = read("example-scraper")?;
     let policy_bytes = read("example-policy")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let zipcodes = [("19103", 250u32), ("10001", 400), ("94105", 300)];
     let scrapers = ScraperEngine::<Collect>::new(ScraperEngineOptions::default())?;
     let scraper = scrapers.load(&scraper_bytes)?;
-    println!("devnet: {} miners x {} zipcodes, example scraper {}", args.miners, zipcodes.len(), scraper.sha256());
+    println!(
+        "devnet: {} miners x {} zipcodes, example scraper {}",
+        args.miners,
+        zipcodes.len(),
+        scraper.sha256()
+    );
     let mut per_zip: Vec<(pw::Assignment, Vec<pw::Submission>)> = Vec::new();
     for (zip, expected) in zipcodes {
         let mut submissions = Vec::new();
@@ -86,7 +97,8 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
                 config: Vec::new(),
             };
             let run = runtime.block_on(scraper.scrape(Collect::default(), &task));
-            run.result.with_context(|| format!("miner-{m} scraping {zip}"))?;
+            run.result
+                .with_context(|| format!("miner-{m} scraping {zip}"))?;
             submissions.push(pw::Submission {
                 hotkey: format!("miner-{m}"),
                 submitted_at_ms: u64::from(m) * 1000,
@@ -95,7 +107,12 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
                 listings: run.host.0.into_iter().map(to_policy_listing).collect(),
             });
         }
-        let assignment = pw::Assignment { zipcode: zip.into(), expected, honeypot: false, true_count: 0 };
+        let assignment = pw::Assignment {
+            zipcode: zip.into(),
+            expected,
+            honeypot: false,
+            true_count: 0,
+        };
         per_zip.push((assignment, submissions));
     }
     let policy = PolicyEngine::new(PolicyEngineOptions::default())?.load(&policy_bytes)?;
@@ -108,13 +125,21 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     let total: u64 = zipcodes.iter().map(|(_, e)| u64::from(*e)).sum();
     let mut results = Vec::new();
     for (assignment, submissions) in &per_zip {
-        results.push(policy.score_zipcode("{}", &epoch, assignment, total, submissions, &[])?.value);
+        results.push(
+            policy
+                .score_zipcode("{}", &epoch, assignment, total, submissions, &[])?
+                .value,
+        );
     }
     let outcome = policy.finalize("{}", &epoch, &results)?;
     println!("{:<10} {:>12}", "miner", "weight (ppb)");
     for m in &outcome.value.miners {
         println!("{:<10} {:>12}", m.hotkey, m.ppb);
     }
-    println!("policy {} used {} fuel in finalize", policy.sha256(), outcome.fuel_used);
+    println!(
+        "policy {} used {} fuel in finalize",
+        policy.sha256(),
+        outcome.fuel_used
+    );
     Ok(ExitCode::SUCCESS)
 }
