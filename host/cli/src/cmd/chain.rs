@@ -1,8 +1,12 @@
-//! `resi chain`: the embedded local chain (`resi chain local ...`: register hotkeys, list the
-//! metagraph, show weights history, tune subnet parameters, advance blocks).
+//! `resi chain`: read a subnet's metagraph and set weights on the embedded local chain or a
+//! subtensor node (`resi chain metagraph`, `resi chain set-weights`), and administer the local
+//! chain (`resi chain local ...`: register hotkeys, list the metagraph, show weights history,
+//! tune subnet parameters, advance blocks).
 
+use super::wallet::WalletArgs;
 use clap::{Args, Subcommand};
 use resi_chain::local::{LocalChain, SubnetParams, default_db_path};
+use resi_chain::{AnyChain, Chain, Metagraph, SubtensorChain};
 use resi_core::keys::PublicKey;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,9 +14,64 @@ use std::process::ExitCode;
 /// Subcommands of `resi chain`.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// Print a subnet's metagraph (uid, hotkey, permit, last update) and weight-setting rules.
+    Metagraph {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Subnet id.
+        #[arg(long, default_value_t = 46)]
+        netuid: u16,
+    },
+    /// Set weights with a wallet hotkey. Float weights are normalized as bittensor does
+    /// (max-upscaled to u16, zeros dropped). The chain's checks (registered, permit, version
+    /// key, rate limit, commit-reveal) run before anything is sent.
+    SetWeights {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        wallet: WalletArgs,
+        /// Subnet id.
+        #[arg(long, default_value_t = 46)]
+        netuid: u16,
+        /// Destination uids, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        uids: Vec<u16>,
+        /// Weights (non-negative floats), comma-separated, one per uid.
+        #[arg(long, value_delimiter = ',', required = true)]
+        weights: Vec<f64>,
+        /// Weights version key (must be >= the subnet's WeightsVersionKey).
+        #[arg(long, default_value_t = 0)]
+        version_key: u64,
+    },
     /// The embedded SQLite chain the devnet uses.
     #[command(subcommand)]
     Local(LocalCmd),
+}
+
+/// Which chain to talk to: a subtensor node if `--subtensor.network` is given, else the embedded
+/// local chain at `--db`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Subtensor network: finney, test, archive, local (ws://127.0.0.1:9944) or a ws://, wss://,
+    /// http:// or https:// URL (websocket URLs are reached over HTTP on the same port).
+    /// Without it, the embedded local chain (--db) is used.
+    #[arg(
+        long = "subtensor.network",
+        env = "BT_SUBTENSOR_NETWORK",
+        value_name = "NETWORK"
+    )]
+    pub network: Option<String>,
+    #[command(flatten)]
+    pub db: DbArg,
+}
+
+impl TargetArgs {
+    fn open(&self) -> anyhow::Result<AnyChain> {
+        Ok(match &self.network {
+            Some(net) => AnyChain::Subtensor(SubtensorChain::connect(net)?),
+            None => AnyChain::Local(self.db.open()?),
+        })
+    }
 }
 
 /// Where the local chain database lives.
@@ -103,7 +162,76 @@ pub enum LocalCmd {
 /// Runs a subcommand.
 pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        Cmd::Local(c) => run_local(c),
+        Cmd::Metagraph { target, netuid } => {
+            let chain = target.open()?;
+            let meta = runtime()?.block_on(chain.metagraph(netuid))?;
+            print_metagraph(&meta);
+        }
+        Cmd::SetWeights {
+            target,
+            wallet,
+            netuid,
+            uids,
+            weights,
+            version_key,
+        } => {
+            let (uids, weights) =
+                resi_core::weights::convert_weights_and_uids_for_emit_f64(&uids, &weights)?;
+            if uids.is_empty() {
+                anyhow::bail!("all weights are zero: nothing to set");
+            }
+            let hotkey = wallet.load_hotkey()?;
+            let chain = target.open()?;
+            let tx = runtime()?.block_on(chain.set_weights(
+                netuid,
+                &hotkey,
+                &uids,
+                &weights,
+                version_key,
+            ))?;
+            println!(
+                "{} accepted: netuid {} uid {} block {} tx {}",
+                tx.call, tx.netuid, tx.uid, tx.block, tx.tx_hash
+            );
+        }
+        Cmd::Local(c) => return run_local(c),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn print_metagraph(meta: &Metagraph) {
+    println!(
+        "netuid {}  block {}  n {}  tempo {}  rate limit {}  version key {}  commit-reveal {}",
+        meta.netuid,
+        meta.block,
+        meta.n,
+        meta.tempo,
+        meta.weights_set_rate_limit,
+        meta.weights_version_key,
+        if meta.commit_reveal_enabled {
+            "on"
+        } else {
+            "off"
+        }
+    );
+    println!(
+        "{:>5}  {:<48}  {:<6}  {:>11}",
+        "UID", "HOTKEY", "PERMIT", "LAST_UPDATE"
+    );
+    for n in &meta.neurons {
+        println!(
+            "{:>5}  {:<48}  {:<6}  {:>11}",
+            n.uid,
+            n.hotkey_ss58(),
+            if n.validator_permit { "yes" } else { "no" },
+            n.last_update
+        );
     }
 }
 
@@ -131,32 +259,7 @@ fn run_local(cmd: LocalCmd) -> anyhow::Result<ExitCode> {
         }
         LocalCmd::List { db, netuid } => {
             let chain = db.open()?;
-            let meta = chain.metagraph_now(netuid)?;
-            println!(
-                "netuid {netuid}  block {}  n {}  rate limit {}  version key {}  commit-reveal {}",
-                meta.block,
-                meta.n,
-                meta.weights_set_rate_limit,
-                meta.weights_version_key,
-                if meta.commit_reveal_enabled {
-                    "on"
-                } else {
-                    "off"
-                }
-            );
-            println!(
-                "{:>5}  {:<48}  {:<6}  {:>11}",
-                "UID", "HOTKEY", "PERMIT", "LAST_UPDATE"
-            );
-            for n in &meta.neurons {
-                println!(
-                    "{:>5}  {:<48}  {:<6}  {:>11}",
-                    n.uid,
-                    n.hotkey_ss58(),
-                    if n.validator_permit { "yes" } else { "no" },
-                    n.last_update
-                );
-            }
+            print_metagraph(&chain.metagraph_now(netuid)?);
         }
         LocalCmd::Weights { db, netuid } => {
             let chain = db.open()?;
