@@ -10,9 +10,10 @@
 //!   `params_sha256`.
 
 use crate::error::InputError;
-use crate::input::{EpochRun, epoch_value, zipcode_value};
+use crate::input::{EpochRun, ZipcodeInput, epoch_value, zipcode_value};
 use resi_sandbox::policy::wit;
 use sha2::{Digest, Sha256};
+use std::fmt::Write;
 use zipcode_competitive_core::canonical;
 
 /// Domain tag of `outcome_hash`.
@@ -65,7 +66,8 @@ pub fn outcome_hash(
 
 /// `input_hash` of an epoch and the observations the policy was given per zipcode
 /// (`observations[i]` belongs to `run.zipcodes[i]`). Streams the canonical JSON into the hash
-/// one zipcode at a time.
+/// one submission at a time; the result equals hashing the canonical JSON built from
+/// [`epoch_value`] and [`zipcode_value`] (checked by a test).
 pub fn input_hash(run: &EpochRun, observations: &[Vec<wit::Observation>]) -> Digest32 {
     let mut order: Vec<usize> = (0..run.zipcodes.len()).collect();
     order.sort_by(|a, b| {
@@ -84,12 +86,211 @@ pub fn input_hash(run: &EpochRun, observations: &[Vec<wit::Observation>]) -> Dig
             h.update(b",");
         }
         let obs = observations.get(*i).map(Vec::as_slice).unwrap_or(&[]);
-        h.update(
-            zipcode_value(&run.zipcodes[*i], obs)
-                .to_canonical()
-                .as_bytes(),
-        );
+        stream_zipcode(&mut h, &run.zipcodes[*i], obs);
     }
     h.update(b"]}");
     h.finalize().into()
+}
+
+/// Feeds the canonical JSON of [`zipcode_value`] to `h` without building it whole.
+fn stream_zipcode(h: &mut Sha256, z: &ZipcodeInput, observations: &[wit::Observation]) {
+    // Small parts through the generic writer; submissions (the bulk) written directly. Keys in
+    // canonical order: assignment < observations < submissions.
+    let head = zipcode_value(
+        &ZipcodeInput {
+            assignment: z.assignment.clone(),
+            submissions: Vec::new(),
+        },
+        observations,
+    )
+    .to_canonical();
+    let head = head.strip_suffix("[]}").unwrap_or(&head);
+    h.update(head.as_bytes());
+    h.update(b"[");
+    let mut subs: Vec<&wit::Submission> = z.submissions.iter().collect();
+    subs.sort_by(|x, y| x.hotkey.cmp(&y.hotkey));
+    let mut buf = String::new();
+    for (n, s) in subs.iter().enumerate() {
+        buf.clear();
+        if n > 0 {
+            buf.push(',');
+        }
+        buf.push_str("{\"digest\":\"");
+        buf.push_str(&hex::encode(&s.digest));
+        buf.push_str("\",\"hotkey\":");
+        write_str(&s.hotkey, &mut buf);
+        buf.push_str(",\"listings\":[");
+        for (i, l) in s.listings.iter().enumerate() {
+            if i > 0 {
+                buf.push(',');
+            }
+            write_listing(l, &mut buf);
+        }
+        let _ = write!(
+            buf,
+            "],\"manifest_ok\":{},\"submitted_at_ms\":{}}}",
+            s.manifest_ok, s.submitted_at_ms
+        );
+        h.update(buf.as_bytes());
+    }
+    h.update(b"]}");
+}
+
+/// Canonical JSON of a listing, as [`crate::input::listing_value`] but written directly
+/// (keys in their sorted order).
+pub fn write_listing(l: &wit::Listing, out: &mut String) {
+    fn opt_s(key: &str, v: &Option<String>, out: &mut String) {
+        out.push_str(key);
+        match v {
+            Some(s) => write_str(s, out),
+            None => out.push_str("null"),
+        }
+    }
+    fn opt_i<T: std::fmt::Display>(key: &str, v: Option<T>, out: &mut String) {
+        out.push_str(key);
+        match v {
+            Some(v) => {
+                let _ = write!(out, "{v}");
+            }
+            None => out.push_str("null"),
+        }
+    }
+    out.push_str("{\"address\":");
+    write_str(&l.address, out);
+    opt_i(",\"bathrooms_hundredths\":", l.bathrooms_hundredths, out);
+    opt_i(",\"bedrooms\":", l.bedrooms, out);
+    opt_i(",\"days_on_market\":", l.days_on_market, out);
+    out.push_str(",\"listing_date\":");
+    write_str(&l.listing_date, out);
+    out.push_str(",\"listing_status\":");
+    write_str(&l.listing_status, out);
+    opt_s(",\"mls_id\":", &l.mls_id, out);
+    opt_i(",\"price\":", l.price, out);
+    out.push_str(",\"property_type\":");
+    write_str(&l.property_type, out);
+    out.push_str(",\"scraped_timestamp\":");
+    write_str(&l.scraped_timestamp, out);
+    out.push_str(",\"source_url\":");
+    write_str(&l.source_url, out);
+    opt_i(",\"sqft\":", l.sqft, out);
+    out.push_str(",\"zipcode\":");
+    write_str(&l.zipcode, out);
+    opt_s(",\"zpid\":", &l.zpid, out);
+    out.push('}');
+}
+
+/// An RFC 8785 string (same escaping as the canonical writer).
+fn write_str(s: &str, out: &mut String) {
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::listing_value;
+
+    fn listing(address: &str) -> wit::Listing {
+        wit::Listing {
+            zpid: Some("z\"1".into()),
+            mls_id: None,
+            address: address.into(),
+            zipcode: "19103".into(),
+            price: Some(1),
+            bedrooms: None,
+            bathrooms_hundredths: Some(250),
+            sqft: None,
+            listing_date: "2025-09-30".into(),
+            property_type: "CONDO".into(),
+            listing_status: "FOR_SALE".into(),
+            days_on_market: Some(0),
+            source_url: "https://x.invalid/a\\b".into(),
+            scraped_timestamp: "2025-10-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn streamed_input_hash_equals_the_canonical_document() {
+        let sub = |hotkey: &str, listings: Vec<wit::Listing>| wit::Submission {
+            hotkey: hotkey.into(),
+            submitted_at_ms: 7,
+            manifest_ok: hotkey != "b",
+            digest: vec![1, 2, 255],
+            listings,
+        };
+        let z = |zip: &str, subs: Vec<wit::Submission>| ZipcodeInput {
+            assignment: wit::Assignment {
+                zipcode: zip.into(),
+                expected: 3,
+                honeypot: zip == "2",
+                true_count: 9,
+            },
+            submissions: subs,
+        };
+        let run = EpochRun {
+            epoch: wit::Epoch {
+                epoch_id: "e".into(),
+                nonce: "n".into(),
+                validation_seed: vec![9; 32],
+                deadline_ms: 5,
+            },
+            zipcodes: vec![
+                z(
+                    "2",
+                    vec![
+                        sub("b", vec![listing("1 Main\tSt\u{1}"), listing("Ünïcode ☃")]),
+                        sub("a", vec![]),
+                    ],
+                ),
+                z("1", vec![]),
+            ],
+        };
+        let obs = vec![
+            vec![
+                wit::Observation {
+                    hotkey: "b".into(),
+                    index: 1,
+                    seen: wit::Observed::NotFound,
+                },
+                wit::Observation {
+                    hotkey: "b".into(),
+                    index: 0,
+                    seen: wit::Observed::Found(listing("x")),
+                },
+            ],
+            vec![],
+        ];
+        let mut doc = String::from("{\"epoch\":");
+        doc.push_str(&epoch_value(&run.epoch).to_canonical());
+        doc.push_str(",\"zipcodes\":[");
+        doc.push_str(&zipcode_value(&run.zipcodes[1], &obs[1]).to_canonical());
+        doc.push(',');
+        doc.push_str(&zipcode_value(&run.zipcodes[0], &obs[0]).to_canonical());
+        doc.push_str("]}");
+        let mut prefixed = INPUT_DOMAIN.to_vec();
+        prefixed.extend_from_slice(doc.as_bytes());
+        assert_eq!(input_hash(&run, &obs), sha256(&prefixed));
+
+        let mut direct = String::new();
+        write_listing(&run.zipcodes[0].submissions[0].listings[0], &mut direct);
+        assert_eq!(
+            direct,
+            listing_value(&run.zipcodes[0].submissions[0].listings[0]).to_canonical()
+        );
+    }
 }

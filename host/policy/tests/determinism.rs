@@ -35,18 +35,38 @@ use zipcode_competitive_core::sample::{draw, sample_positions, sample_seed};
 fn sample_matches_python_golden_values() {
     let vseed: Vec<u8> = (0u8..32).collect();
     let seed = sample_seed(&vseed, "miner-a", "19103", &[0xab; 32]);
-    assert_eq!(hex::encode(seed), "1448fd04b456b28c86c4aeeb65df51c48752c442371c4dde05ca92d9d1887960");
+    assert_eq!(
+        hex::encode(seed),
+        "1448fd04b456b28c86c4aeeb65df51c48752c442371c4dde05ca92d9d1887960"
+    );
     assert_eq!(draw(&seed, 0), 9_775_885_939_732_409_876);
     assert_eq!(draw(&seed, 1), 7_514_527_671_814_145_445);
-    assert_eq!(sample_positions(&seed, 400, 10), vec![7, 37, 51, 201, 211, 220, 247, 269, 276, 312]);
+    assert_eq!(
+        sample_positions(&seed, 400, 10),
+        vec![7, 37, 51, 201, 211, 220, 247, 269, 276, 312]
+    );
 
     let seed = sample_seed(&vseed, "miner-b", "19103", &[0xab; 32]);
-    assert_eq!(hex::encode(seed), "66f56a592ef934437cd94b36e28c7260b08e13726e56352c0650844f039e7b13");
+    assert_eq!(
+        hex::encode(seed),
+        "66f56a592ef934437cd94b36e28c7260b08e13726e56352c0650844f039e7b13"
+    );
     assert_eq!(sample_positions(&seed, 20, 2), vec![10, 14]);
 
-    let seed = sample_seed(&[0; 32], "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "10001", &[1; 32]);
-    assert_eq!(hex::encode(seed), "8723191f37289a15e0ddc2870a52adf9dab75b8f4dd4f86a241faa9c9fde1003");
-    assert_eq!(sample_positions(&seed, 12, 12), (0..12).collect::<Vec<u64>>());
+    let seed = sample_seed(
+        &[0; 32],
+        "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+        "10001",
+        &[1; 32],
+    );
+    assert_eq!(
+        hex::encode(seed),
+        "8723191f37289a15e0ddc2870a52adf9dab75b8f4dd4f86a241faa9c9fde1003"
+    );
+    assert_eq!(
+        sample_positions(&seed, 12, 12),
+        (0..12).collect::<Vec<u64>>()
+    );
 }
 
 /// splitmix64: a tiny seeded generator for reproducible shuffles.
@@ -93,7 +113,9 @@ impl<B: Backend> Backend for Shuffling<B> {
         self.rng.shuffle(&mut subs);
         let mut obs = observations.to_vec();
         self.rng.shuffle(&mut obs);
-        let mut plan = self.inner.plan_zipcode(params, epoch, assignment, &subs, &obs)?;
+        let mut plan = self
+            .inner
+            .plan_zipcode(params, epoch, assignment, &subs, &obs)?;
         // The runner must not depend on the order of requests either.
         self.rng.shuffle(&mut plan.value);
         Ok(plan)
@@ -111,7 +133,8 @@ impl<B: Backend> Backend for Shuffling<B> {
         self.rng.shuffle(&mut subs);
         let mut obs = observations.to_vec();
         self.rng.shuffle(&mut obs);
-        self.inner.score_zipcode(params, epoch, assignment, total_expected, &subs, &obs)
+        self.inner
+            .score_zipcode(params, epoch, assignment, total_expected, &subs, &obs)
     }
     fn finalize(
         &self,
@@ -133,7 +156,10 @@ fn check_order_independence<B: Backend>(make: impl Fn() -> B, seeds: u64) {
     let vectors = load_vectors(&release.vectors_dir()).expect("vectors");
     for (name, vector) in &vectors {
         for seed in 0..seeds {
-            let backend = Shuffling { inner: make(), rng: Rng(Cell::new(seed)) };
+            let backend = Shuffling {
+                inner: make(),
+                rng: Rng(Cell::new(seed)),
+            };
             let (mut run, records) = vector.input.to_run().expect("input");
             backend.rng.shuffle(&mut run.zipcodes);
             let report = run_epoch(
@@ -148,8 +174,16 @@ fn check_order_independence<B: Backend>(make: impl Fn() -> B, seeds: u64) {
                 vector.expected.canonical_outcome,
                 "{name}: outcome differs with shuffle seed {seed}"
             );
-            assert_eq!(hex::encode(report.outcome_hash), vector.expected.outcome_hash, "{name} seed {seed}");
-            assert_eq!(hex::encode(report.input_hash), vector.expected.input_hash, "{name} seed {seed}");
+            assert_eq!(
+                hex::encode(report.outcome_hash),
+                vector.expected.outcome_hash,
+                "{name} seed {seed}"
+            );
+            assert_eq!(
+                hex::encode(report.input_hash),
+                vector.expected.input_hash,
+                "{name} seed {seed}"
+            );
         }
     }
 }

@@ -36,7 +36,12 @@ struct Case {
 }
 
 fn assignment(zip: &str, expected: u32) -> AssignmentJson {
-    AssignmentJson { zipcode: zip.into(), expected, honeypot: false, true_count: 0 }
+    AssignmentJson {
+        zipcode: zip.into(),
+        expected,
+        honeypot: false,
+        true_count: 0,
+    }
 }
 
 fn input(assignments: Vec<AssignmentJson>) -> EpochInput {
@@ -63,7 +68,11 @@ fn cases() -> Vec<Case> {
     // 10001 order m2<m3<m1<m4:    m2 .165, m3 .09, m1 .03, m4 .015.
     // 94105 order m3<m1<m2<m4<m5: m3 .275, m1 .15, m2 .05, m4 m5 .0125 each.
     // raw m1 .29, m2 .275, m3 .385, m4 .0325, m5 .0175; sum 1.0 -> ppb = raw * 10^9.
-    let mut i = input(vec![assignment("19103", 20), assignment("10001", 30), assignment("94105", 50)]);
+    let mut i = input(vec![
+        assignment("19103", 20),
+        assignment("10001", 30),
+        assignment("94105", 50),
+    ]);
     for (zip, n, order) in [
         ("19103", 20, vec!["m1", "m2", "m3", "m4", "m5"]),
         ("10001", 30, vec!["m2", "m3", "m1", "m4"]),
@@ -248,7 +257,12 @@ fn cases() -> Vec<Case> {
     // raw honest .30, third .10, sum .40 -> 750000000 / 250000000.
     let mut i = input(vec![
         assignment("19103", 20),
-        AssignmentJson { zipcode: "60601".into(), expected: 30, honeypot: true, true_count: 20 },
+        AssignmentJson {
+            zipcode: "60601".into(),
+            expected: 30,
+            honeypot: true,
+            true_count: 20,
+        },
     ]);
     i.submissions.push(submission("fab", "60601", 10, 30));
     i.submissions.push(submission("honest", "60601", 20, 21));
@@ -277,7 +291,11 @@ fn cases() -> Vec<Case> {
     let mut i = input(vec![assignment("19103", 20), assignment("10001", 20)]);
     let x = submission("x", "19103", 10, 20);
     i.observations.extend(observe(&x, |nth, _, l| {
-        Some(if nth == 0 { ObservedJson::NotFound } else { ObservedJson::Found { listing: l.clone() } })
+        Some(if nth == 0 {
+            ObservedJson::NotFound
+        } else {
+            ObservedJson::Found { listing: l.clone() }
+        })
     }));
     i.submissions.push(x);
     let mut y = submission("y", "19103", 20, 20);
@@ -323,7 +341,8 @@ fn cases() -> Vec<Case> {
     // .0125 each, equal -> 250000000 each.
     let mut i = input(vec![assignment("19103", 20)]);
     for (n, m) in ["u1", "u2", "u3", "u4"].iter().enumerate() {
-        i.submissions.push(submission(m, "19103", 10 * n as u64, 20));
+        i.submissions
+            .push(submission(m, "19103", 10 * n as u64, 20));
     }
     out.push(Case {
         name: "all-unverifiable",
@@ -342,7 +361,12 @@ fn cases() -> Vec<Case> {
         name: "empty-epoch",
         description: "Zipcodes assigned but no submissions: no miners and no weights.",
         input: input(vec![assignment("19103", 20), assignment("10001", 30)]),
-        hand: Hand { ppb: &[], flagged: &[], ranks: &[], gates: &[] },
+        hand: Hand {
+            ppb: &[],
+            flagged: &[],
+            ranks: &[],
+            gates: &[],
+        },
     });
 
     // Fewer than three candidates: pools .5/.5. 19103: a1 rank 1 (.275), a2 rank 2 (.15),
@@ -415,13 +439,27 @@ fn check_hand(case: &Case, canonical: &str) {
     for m in v["miners"].as_array().expect("miners") {
         let hotkey = m["hotkey"].as_str().expect("hotkey");
         let ppb = m["ppb"].as_u64().expect("ppb");
-        assert_eq!(ppb, want.get(hotkey).copied().unwrap_or(0), "{}: ppb of {hotkey}", case.name);
+        assert_eq!(
+            ppb,
+            want.get(hotkey).copied().unwrap_or(0),
+            "{}: ppb of {hotkey}",
+            case.name
+        );
         let flagged = !m["flags"].as_array().expect("flags").is_empty();
-        assert_eq!(flagged, case.hand.flagged.contains(&hotkey), "{}: flags of {hotkey}", case.name);
+        assert_eq!(
+            flagged,
+            case.hand.flagged.contains(&hotkey),
+            "{}: flags of {hotkey}",
+            case.name
+        );
     }
     for (hotkey, _) in case.hand.ppb {
         assert!(
-            v["miners"].as_array().expect("miners").iter().any(|m| m["hotkey"] == *hotkey),
+            v["miners"]
+                .as_array()
+                .expect("miners")
+                .iter()
+                .any(|m| m["hotkey"] == *hotkey),
             "{}: {hotkey} missing",
             case.name
         );
@@ -434,13 +472,27 @@ fn check_hand(case: &Case, canonical: &str) {
             if let Some(r) = c["rank"].as_u64() {
                 ranks.push((zip.to_string(), hotkey.to_string(), r));
             }
-            if let Some((_, _, g)) = case.hand.gates.iter().find(|(gz, gh, _)| *gz == zip && *gh == hotkey) {
-                assert_eq!(gate_letters(c), *g, "{}: gates of {hotkey} in {zip}", case.name);
+            if let Some((_, _, g)) = case
+                .hand
+                .gates
+                .iter()
+                .find(|(gz, gh, _)| *gz == zip && *gh == hotkey)
+            {
+                assert_eq!(
+                    gate_letters(c),
+                    *g,
+                    "{}: gates of {hotkey} in {zip}",
+                    case.name
+                );
             }
         }
     }
-    let mut want_ranks: Vec<(String, String, u64)> =
-        case.hand.ranks.iter().map(|(z, h, r)| (z.to_string(), h.to_string(), *r)).collect();
+    let mut want_ranks: Vec<(String, String, u64)> = case
+        .hand
+        .ranks
+        .iter()
+        .map(|(z, h, r)| (z.to_string(), h.to_string(), *r))
+        .collect();
     ranks.sort();
     want_ranks.sort();
     assert_eq!(ranks, want_ranks, "{}: ranks", case.name);
@@ -457,8 +509,8 @@ fn build_vectors() -> Vec<(String, Vector)> {
         .map(|case| {
             let (run, records) = case.input.to_run().expect("valid input");
             let params = release.manifest.default_params.clone();
-            let report =
-                run_epoch(&backend, &params, &run, &mut RecordedObserver::new(records)).expect("runs");
+            let report = run_epoch(&backend, &params, &run, &mut RecordedObserver::new(records))
+                .expect("runs");
             check_hand(&case, report.canonical_outcome());
             let vector = Vector {
                 description: case.description.into(),
@@ -490,16 +542,29 @@ fn vectors_match_hand_expectations_and_files() {
             stale.push(name);
         }
     }
-    assert!(stale.is_empty(), "vector files out of date (RESI_BLESS=1 rewrites them): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "vector files out of date (RESI_BLESS=1 rewrites them): {stale:?}"
+    );
 }
 
 #[test]
 fn every_vector_passes_through_the_pinned_wasm_component() {
     let release = release();
     let report = run_vectors(&release.wasm, &release.vectors_dir()).expect("vectors run");
-    assert!(report.results.len() >= 12, "only {} vectors", report.results.len());
+    assert!(
+        report.results.len() >= 12,
+        "only {} vectors",
+        report.results.len()
+    );
     for r in &report.results {
-        assert!(r.passed, "{}: {:?}\n{}", r.name, r.failures, r.diff.clone().unwrap_or_default());
+        assert!(
+            r.passed,
+            "{}: {:?}\n{}",
+            r.name,
+            r.failures,
+            r.diff.clone().unwrap_or_default()
+        );
         assert!(r.fuel > 0, "{}: no fuel recorded", r.name);
     }
     assert!(report.passed());
@@ -511,7 +576,13 @@ fn native_core_gives_identical_outcomes_on_every_vector() {
     let backend = NativeBackend::new(release.manifest.wasm_pin().expect("pin"));
     let report = run_vectors_with(&backend, &release.vectors_dir()).expect("vectors run");
     for r in &report.results {
-        assert!(r.passed, "{}: {:?}\n{}", r.name, r.failures, r.diff.clone().unwrap_or_default());
+        assert!(
+            r.passed,
+            "{}: {:?}\n{}",
+            r.name,
+            r.failures,
+            r.diff.clone().unwrap_or_default()
+        );
     }
     assert!(report.passed());
 }
@@ -520,7 +591,10 @@ fn native_core_gives_identical_outcomes_on_every_vector() {
 fn a_tampered_vector_fails_with_a_diff() {
     let release = release();
     let (_, mut vector) = build_vectors().into_iter().next().expect("a vector");
-    vector.expected.canonical_outcome = vector.expected.canonical_outcome.replace("290000000", "290000001");
+    vector.expected.canonical_outcome = vector
+        .expected
+        .canonical_outcome
+        .replace("290000000", "290000001");
     let backend = NativeBackend::new(release.manifest.wasm_pin().expect("pin"));
     let r = run_vector(&backend, "tampered", &vector);
     assert!(!r.passed);

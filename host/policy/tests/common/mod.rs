@@ -74,7 +74,10 @@ pub fn sampled(sub: &SubmissionJson) -> Vec<u32> {
     let seed = sample::sample_seed(&seed_bytes, &sub.hotkey, &sub.zipcode, &digest);
     let n = sub.listings.len() as u64;
     let k = sample::sample_size(&Params::default(), n);
-    sample::sample_positions(&seed, n, k).into_iter().map(|p| p as u32).collect()
+    sample::sample_positions(&seed, n, k)
+        .into_iter()
+        .map(|p| p as u32)
+        .collect()
 }
 
 /// Observations of every sampled listing of `sub`, as `f(position, submitted listing)` says.
@@ -98,5 +101,7 @@ pub fn observe(
 
 /// Every sampled listing found exactly as submitted.
 pub fn all_found(sub: &SubmissionJson) -> Vec<ObservationJson> {
-    observe(sub, |_, _, l| Some(ObservedJson::Found { listing: l.clone() }))
+    observe(sub, |_, _, l| {
+        Some(ObservedJson::Found { listing: l.clone() })
+    })
 }
