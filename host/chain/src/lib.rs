@@ -17,6 +17,8 @@
 //! The [`Chain`] trait is what the coordinator (registration, validator permits) and the
 //! validator (metagraph, weights) program against; [`AnyChain`] picks a backend at runtime.
 
+#![warn(missing_docs)]
+
 pub mod checks;
 pub mod error;
 pub mod local;
