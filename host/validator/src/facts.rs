@@ -1,0 +1,158 @@
+//! The epoch as the coordinator reveals it to validators once the submission deadline has
+//! passed: the `/epoch/{id}` answer (camelCase, the upstream shape) plus resi's validator-only
+//! extensions, read tolerantly from JSON:
+//! - `validationSeed`: 32 bytes as hex (required for scoring);
+//! - `validationSeedSha256`: the commitment published at epoch start; when present the seed
+//!   must hash to it, otherwise the epoch is refused (the coordinator changed the seed);
+//! - per zipcode `isHoneypot` (bool) and `trueCount` (u32).
+
+use crate::error::ValidatorError;
+use resi_sandbox::policy::wit;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// One assigned zipcode as validators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentFacts {
+    /// The zipcode.
+    pub zipcode: String,
+    /// Expected listing count.
+    pub expected: u32,
+    /// Honeypot zipcode.
+    pub honeypot: bool,
+    /// True listing count (honeypots).
+    pub true_count: u32,
+}
+
+/// What a validator needs to know about an epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpochFacts {
+    /// Epoch id.
+    pub epoch_id: String,
+    /// Epoch nonce.
+    pub nonce: String,
+    /// Submission deadline, unix milliseconds.
+    pub deadline_ms: u64,
+    /// Revealed validation seed.
+    pub validation_seed: [u8; 32],
+    /// Assignments, in the coordinator's order.
+    pub assignments: Vec<AssignmentFacts>,
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, ValidatorError> {
+    v.get(name)
+        .ok_or_else(|| ValidatorError::Facts(format!("missing field {name}")))
+}
+
+fn str_field<'a>(v: &'a Value, name: &str) -> Result<&'a str, ValidatorError> {
+    field(v, name)?
+        .as_str()
+        .ok_or_else(|| ValidatorError::Facts(format!("field {name} is not a string")))
+}
+
+/// Parses an ISO 8601 / RFC 3339 time to unix milliseconds.
+pub fn parse_time_ms(s: &str) -> Result<u64, ValidatorError> {
+    let t = chrono::DateTime::parse_from_rfc3339(s)
+        .map_err(|e| ValidatorError::Facts(format!("time {s:?}: {e}")))?;
+    u64::try_from(t.timestamp_millis())
+        .map_err(|_| ValidatorError::Facts(format!("time {s:?} is before 1970")))
+}
+
+impl EpochFacts {
+    /// Reads the validators' `/epoch/{id}` answer.
+    pub fn from_json(v: &Value) -> Result<Self, ValidatorError> {
+        let epoch_id = str_field(v, "epochId")?.to_string();
+        let nonce = str_field(v, "nonce")?.to_string();
+        let deadline_ms = parse_time_ms(str_field(v, "submissionDeadline")?)?;
+        let seed_hex = str_field(v, "validationSeed").map_err(|_| {
+            ValidatorError::Facts(format!(
+                "epoch {epoch_id}: no validationSeed (not revealed yet: the epoch is not over?)"
+            ))
+        })?;
+        let seed: [u8; 32] = hex::decode(seed_hex)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                ValidatorError::Facts(format!("validationSeed {seed_hex:?} is not 32 hex bytes"))
+            })?;
+        if let Some(commit) = v.get("validationSeedSha256").and_then(Value::as_str) {
+            let got = hex::encode(Sha256::digest(seed));
+            if !got.eq_ignore_ascii_case(commit) {
+                return Err(ValidatorError::Facts(format!(
+                    "validation seed hashes to {got}, but the commitment published at epoch start is {commit}"
+                )));
+            }
+        }
+        let zips = field(v, "zipcodes")?
+            .as_array()
+            .ok_or_else(|| ValidatorError::Facts("zipcodes is not an array".into()))?;
+        let mut assignments = Vec::with_capacity(zips.len());
+        for z in zips {
+            let zipcode = str_field(z, "zipcode")?.to_string();
+            let expected = field(z, "expectedListings")?
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    ValidatorError::Facts(format!("zipcode {zipcode}: bad expectedListings"))
+                })?;
+            let honeypot = z
+                .get("isHoneypot")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let true_count = z
+                .get("trueCount")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0);
+            assignments.push(AssignmentFacts {
+                zipcode,
+                expected,
+                honeypot,
+                true_count,
+            });
+        }
+        Ok(EpochFacts {
+            epoch_id,
+            nonce,
+            deadline_ms,
+            validation_seed: seed,
+            assignments,
+        })
+    }
+
+    /// The facts in the `/epoch/{id}` JSON shape [`EpochFacts::from_json`] reads.
+    pub fn to_json(&self) -> Value {
+        let deadline = chrono::DateTime::from_timestamp_millis(self.deadline_ms as i64)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        serde_json::json!({
+            "success": true,
+            "epochId": self.epoch_id,
+            "nonce": self.nonce,
+            "submissionDeadline": deadline,
+            "validationSeed": hex::encode(self.validation_seed),
+            "validationSeedSha256": hex::encode(Sha256::digest(self.validation_seed)),
+            "zipcodes": self.assignments.iter().map(|a| serde_json::json!({
+                "zipcode": a.zipcode,
+                "expectedListings": a.expected,
+                "isHoneypot": a.honeypot,
+                "trueCount": a.true_count,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The policy's epoch facts.
+    pub fn wit_epoch(&self) -> wit::Epoch {
+        wit::Epoch {
+            epoch_id: self.epoch_id.clone(),
+            nonce: self.nonce.clone(),
+            validation_seed: self.validation_seed.to_vec(),
+            deadline_ms: self.deadline_ms,
+        }
+    }
+
+    /// The assignment of `zipcode`, if assigned.
+    pub fn assignment(&self, zipcode: &str) -> Option<&AssignmentFacts> {
+        self.assignments.iter().find(|a| a.zipcode == zipcode)
+    }
+}

@@ -1,0 +1,473 @@
+//! Ingestion: every miner's submissions for one epoch, from the object store to the policy's
+//! input, defensively.
+//!
+//! Rules (the same for every validator, so their inputs agree):
+//! - Objects are listed under `data/hotkey=*/epoch={id}/` (per known hotkey, or all of `data/`);
+//!   keys that do not parse are refused. Metadata is listed first; then one zipcode at a time
+//!   its files are fetched, verified and parsed, and the bytes dropped.
+//! - A submission is one (hotkey, zipcode). With `manifest.json` (the commit point): the
+//!   manifest must parse (size-capped), name the hotkey/epoch/zipcode of its key, verify under
+//!   the hotkey's sr25519 signature, carry the epoch's nonce, declare a parquet size within the
+//!   cap, and `listings.parquet` must exist with exactly that size and sha256, parse under the
+//!   caps (rows, field lengths, uncompressed size) and hold `listing_count` rows. The submission
+//!   time is the store's Last-Modified of `manifest.json`, never a time the miner wrote.
+//! - Without a manifest, the upstream JSON `data_*.json` (the latest one by Last-Modified; older
+//!   ones are recorded as superseded) is read under the same caps and given to the policy with
+//!   `manifest_ok = false`: it takes part in the input (and the gate results show G0 failed) but
+//!   can never be paid, because nothing binds it to the epoch nonce or the hotkey's signature.
+//! - Anything refused becomes a [`Rejection`] with its reason; it never stops the epoch.
+//! - Zipcodes that are not assigned in the epoch are refused.
+//!
+//! Memory: the policy runner takes the whole [`EpochRun`], so the accepted listings of the
+//! epoch are held at once (as compact WIT records); the raw files are only held one at a time.
+
+use crate::facts::EpochFacts;
+use resi_core::listing::Listing;
+use resi_policy::EpochRun;
+use resi_policy::input::ZipcodeInput;
+use resi_sandbox::policy::wit;
+use resi_store::{ObjectMeta, Store};
+use resi_submission::manifest::MAX_MANIFEST_BYTES;
+use resi_submission::{Manifest, ObjectKey, ReadCaps, SubmissionFile, UpstreamSubmission};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A refused (or downgraded) submission or object, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Miner hotkey (from the object key; empty when the key does not parse).
+    pub hotkey: String,
+    /// Zipcode (from the object key; empty when the key does not parse).
+    pub zipcode: String,
+    /// The object key concerned.
+    pub key: String,
+    /// Why.
+    pub reason: String,
+    /// True when the submission was still given to the policy (upstream JSON with
+    /// `manifest_ok = false`); false when it was left out.
+    pub given_to_policy: bool,
+}
+
+/// Ingestion options.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Caps on untrusted files.
+    pub caps: ReadCaps,
+    /// Hotkeys to list (e.g. the metagraph's); `None` lists all of `data/`.
+    pub hotkeys: Option<Vec<String>>,
+}
+
+/// An epoch ready for the policy.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// The policy input (assignments in the coordinator's order).
+    pub run: EpochRun,
+    /// Every refused object or submission, sorted by (hotkey, zipcode, key).
+    pub rejected: Vec<Rejection>,
+    /// Submissions given to the policy.
+    pub accepted: usize,
+}
+
+#[derive(Default)]
+struct Group {
+    manifest: Option<ObjectMeta>,
+    listings: Option<ObjectMeta>,
+    upstream: Vec<ObjectMeta>,
+}
+
+/// Converts a core listing to the policy's record (bathrooms in hundredths).
+pub fn listing_to_wit(l: &Listing) -> wit::Listing {
+    let bathrooms_hundredths = l.bathrooms.and_then(|b| {
+        let h = (b * 100.0).round();
+        (h.is_finite() && h >= 0.0 && h <= f64::from(u32::MAX)).then_some(h as u32)
+    });
+    wit::Listing {
+        zpid: l.zpid.clone(),
+        mls_id: l.mls_id.clone(),
+        address: l.address.clone(),
+        zipcode: l.zipcode.clone(),
+        price: l.price,
+        bedrooms: l.bedrooms,
+        bathrooms_hundredths,
+        sqft: l.sqft,
+        listing_date: l.listing_date.clone(),
+        property_type: l.property_type.clone(),
+        listing_status: l.listing_status.clone(),
+        days_on_market: l.days_on_market,
+        source_url: l.source_url.clone(),
+        scraped_timestamp: l.scraped_timestamp.clone(),
+    }
+}
+
+/// Converts the policy's record back to a core listing.
+pub fn listing_from_wit(l: &wit::Listing) -> Listing {
+    Listing {
+        zpid: l.zpid.clone(),
+        mls_id: l.mls_id.clone(),
+        address: l.address.clone(),
+        zipcode: l.zipcode.clone(),
+        price: l.price,
+        bedrooms: l.bedrooms,
+        bathrooms: l.bathrooms_hundredths.map(|h| f64::from(h) / 100.0),
+        sqft: l.sqft,
+        listing_date: l.listing_date.clone(),
+        property_type: l.property_type.clone(),
+        listing_status: l.listing_status.clone(),
+        days_on_market: l.days_on_market,
+        source_url: l.source_url.clone(),
+        scraped_timestamp: l.scraped_timestamp.clone(),
+    }
+}
+
+fn ms(m: &ObjectMeta) -> u64 {
+    u64::try_from(m.last_modified.timestamp_millis()).unwrap_or(0)
+}
+
+/// Lists, verifies and reads every submission of `facts.epoch_id`.
+pub async fn ingest_epoch(
+    store: &Store,
+    facts: &EpochFacts,
+    opts: &IngestOptions,
+) -> Result<Ingested, resi_store::StoreError> {
+    let epoch_id = &facts.epoch_id;
+    let mut metas = Vec::new();
+    match &opts.hotkeys {
+        Some(hotkeys) => {
+            for hk in hotkeys {
+                let prefix = format!("data/hotkey={hk}/epoch={epoch_id}/");
+                metas.extend(store.list(&prefix).await?);
+            }
+        }
+        None => {
+            let needle = format!("/epoch={epoch_id}/");
+            metas.extend(
+                store
+                    .list("data/")
+                    .await?
+                    .into_iter()
+                    .filter(|m| m.key.contains(&needle)),
+            );
+        }
+    }
+    let mut rejected = Vec::new();
+    let reject = |rejected: &mut Vec<Rejection>, hk: &str, zip: &str, key: &str, reason: String| {
+        rejected.push(Rejection {
+            hotkey: hk.to_string(),
+            zipcode: zip.to_string(),
+            key: key.to_string(),
+            reason,
+            given_to_policy: false,
+        })
+    };
+    // zipcode -> hotkey -> files
+    let mut by_zip: BTreeMap<String, BTreeMap<String, Group>> = BTreeMap::new();
+    for m in metas {
+        let key = match ObjectKey::parse(&m.key) {
+            Ok(k) if k.epoch_id == *epoch_id => k,
+            Ok(_) => continue,
+            Err(e) => {
+                reject(
+                    &mut rejected,
+                    "",
+                    "",
+                    &m.key,
+                    format!("unrecognized object key: {e}"),
+                );
+                continue;
+            }
+        };
+        let g = by_zip
+            .entry(key.zipcode.clone())
+            .or_default()
+            .entry(key.hotkey.clone())
+            .or_default();
+        match key.file {
+            SubmissionFile::Manifest => g.manifest = Some(m),
+            SubmissionFile::Listings => g.listings = Some(m),
+            SubmissionFile::Upstream(_) => g.upstream.push(m),
+        }
+    }
+    let mut zipcodes: Vec<ZipcodeInput> = facts
+        .assignments
+        .iter()
+        .map(|a| ZipcodeInput {
+            assignment: wit::Assignment {
+                zipcode: a.zipcode.clone(),
+                expected: a.expected,
+                honeypot: a.honeypot,
+                true_count: a.true_count,
+            },
+            submissions: Vec::new(),
+        })
+        .collect();
+    let mut accepted = 0usize;
+    for (zipcode, groups) in by_zip {
+        let Some(slot) = zipcodes
+            .iter_mut()
+            .find(|z| z.assignment.zipcode == zipcode)
+        else {
+            for (hk, g) in groups {
+                let key = g
+                    .manifest
+                    .as_ref()
+                    .or(g.listings.as_ref())
+                    .or(g.upstream.first())
+                    .map(|m| m.key.clone())
+                    .unwrap_or_default();
+                reject(
+                    &mut rejected,
+                    &hk,
+                    &zipcode,
+                    &key,
+                    format!("zipcode {zipcode} is not assigned in epoch {epoch_id}"),
+                );
+            }
+            continue;
+        };
+        // One zipcode at a time: fetch, verify, parse, keep only the parsed records.
+        for (hotkey, g) in groups {
+            match load_submission(store, facts, &opts.caps, &hotkey, &zipcode, g).await {
+                Loaded::Accepted(sub, notes) => {
+                    rejected.extend(notes);
+                    slot.submissions.push(sub);
+                    accepted += 1;
+                }
+                Loaded::Rejected(notes) => rejected.extend(notes),
+            }
+        }
+    }
+    rejected.sort_by(|a, b| (&a.hotkey, &a.zipcode, &a.key).cmp(&(&b.hotkey, &b.zipcode, &b.key)));
+    Ok(Ingested {
+        run: EpochRun {
+            epoch: facts.wit_epoch(),
+            zipcodes,
+        },
+        rejected,
+        accepted,
+    })
+}
+
+enum Loaded {
+    Accepted(wit::Submission, Vec<Rejection>),
+    Rejected(Vec<Rejection>),
+}
+
+fn note(hotkey: &str, zipcode: &str, key: &str, reason: String, given: bool) -> Rejection {
+    Rejection {
+        hotkey: hotkey.to_string(),
+        zipcode: zipcode.to_string(),
+        key: key.to_string(),
+        reason,
+        given_to_policy: given,
+    }
+}
+
+async fn load_submission(
+    store: &Store,
+    facts: &EpochFacts,
+    caps: &ReadCaps,
+    hotkey: &str,
+    zipcode: &str,
+    g: Group,
+) -> Loaded {
+    let mut notes = Vec::new();
+    if let Some(mm) = g.manifest {
+        for u in &g.upstream {
+            notes.push(note(
+                hotkey,
+                zipcode,
+                &u.key,
+                "upstream JSON superseded by the signed manifest.json".into(),
+                false,
+            ));
+        }
+        let fail = |mut notes: Vec<Rejection>, reason: String| {
+            notes.push(note(hotkey, zipcode, &mm.key, reason, false));
+            Loaded::Rejected(notes)
+        };
+        match verify_manifest(
+            store,
+            facts,
+            caps,
+            hotkey,
+            zipcode,
+            &mm,
+            g.listings.as_ref(),
+        )
+        .await
+        {
+            Ok(sub) => Loaded::Accepted(sub, notes),
+            Err(reason) => fail(notes, reason),
+        }
+    } else if !g.upstream.is_empty() {
+        let mut ups = g.upstream;
+        ups.sort_by(|a, b| (ms(a), &a.key).cmp(&(ms(b), &b.key)));
+        let Some(latest) = ups.pop() else {
+            return Loaded::Rejected(notes);
+        };
+        for u in &ups {
+            notes.push(note(
+                hotkey,
+                zipcode,
+                &u.key,
+                format!("upstream JSON superseded by the later {}", latest.key),
+                false,
+            ));
+        }
+        if let Some(l) = &g.listings {
+            notes.push(note(
+                hotkey,
+                zipcode,
+                &l.key,
+                "listings.parquet without manifest.json (no commit point); the upstream JSON is used".into(),
+                false,
+            ));
+        }
+        match read_upstream(store, facts, caps, hotkey, zipcode, &latest).await {
+            Ok(sub) => {
+                notes.push(note(
+                    hotkey,
+                    zipcode,
+                    &latest.key,
+                    "upstream JSON without a signed manifest: given to the policy with manifest_ok=false (cannot be paid)".into(),
+                    true,
+                ));
+                Loaded::Accepted(sub, notes)
+            }
+            Err(reason) => {
+                notes.push(note(hotkey, zipcode, &latest.key, reason, false));
+                Loaded::Rejected(notes)
+            }
+        }
+    } else {
+        let key = g.listings.map(|m| m.key).unwrap_or_default();
+        notes.push(note(
+            hotkey,
+            zipcode,
+            &key,
+            "listings.parquet without manifest.json (no commit point)".into(),
+            false,
+        ));
+        Loaded::Rejected(notes)
+    }
+}
+
+async fn verify_manifest(
+    store: &Store,
+    facts: &EpochFacts,
+    caps: &ReadCaps,
+    hotkey: &str,
+    zipcode: &str,
+    mm: &ObjectMeta,
+    listings: Option<&ObjectMeta>,
+) -> Result<wit::Submission, String> {
+    tracing::debug!(hotkey, zipcode, key = %mm.key, "verifying manifest");
+    let max_manifest = MAX_MANIFEST_BYTES.min(caps.max_file_bytes);
+    if mm.size > max_manifest {
+        return Err(format!(
+            "manifest.json is {} bytes, more than the cap of {max_manifest}",
+            mm.size
+        ));
+    }
+    let bytes = store
+        .get(&mm.key, max_manifest)
+        .await
+        .map_err(|e| format!("reading manifest.json: {e}"))?;
+    let manifest = Manifest::from_json(&bytes, caps).map_err(|e| format!("manifest.json: {e}"))?;
+    let key = ObjectKey::parse(&mm.key).map_err(|e| e.to_string())?;
+    manifest
+        .check_key(&key)
+        .map_err(|e| format!("duplicate or copied manifest: {e}"))?;
+    manifest
+        .verify(hotkey)
+        .map_err(|e| format!("forged or invalid manifest: {e}"))?;
+    if manifest.nonce != facts.nonce {
+        return Err(format!(
+            "wrong nonce: manifest has {:?}, epoch {} has {:?}",
+            manifest.nonce, facts.epoch_id, facts.nonce
+        ));
+    }
+    if manifest.parquet_size > caps.max_file_bytes {
+        return Err(format!(
+            "manifest claims a {}-byte listings.parquet, more than the cap of {}",
+            manifest.parquet_size, caps.max_file_bytes
+        ));
+    }
+    if manifest.listing_count > caps.max_rows {
+        return Err(format!(
+            "manifest claims {} listings, more than the cap of {}",
+            manifest.listing_count, caps.max_rows
+        ));
+    }
+    let lm = listings.ok_or("manifest.json without listings.parquet")?;
+    if lm.size != manifest.parquet_size {
+        return Err(format!(
+            "listings.parquet is {} bytes in the store, the manifest says {}",
+            lm.size, manifest.parquet_size
+        ));
+    }
+    let parquet = store
+        .get(&lm.key, caps.max_file_bytes)
+        .await
+        .map_err(|e| format!("reading listings.parquet: {e}"))?;
+    manifest
+        .check_parquet(&parquet)
+        .map_err(|e| e.to_string())?;
+    let listings = resi_submission::read_listings(&parquet, caps)
+        .map_err(|e| format!("listings.parquet: {e}"))?;
+    if listings.len() as u64 != manifest.listing_count {
+        return Err(format!(
+            "listings.parquet has {} rows, the manifest says {}",
+            listings.len(),
+            manifest.listing_count
+        ));
+    }
+    let digest = resi_policy::hash::sha256(&parquet).to_vec();
+    Ok(wit::Submission {
+        hotkey: hotkey.to_string(),
+        submitted_at_ms: ms(mm),
+        manifest_ok: true,
+        digest,
+        listings: listings.iter().map(listing_to_wit).collect(),
+    })
+}
+
+async fn read_upstream(
+    store: &Store,
+    facts: &EpochFacts,
+    caps: &ReadCaps,
+    hotkey: &str,
+    zipcode: &str,
+    m: &ObjectMeta,
+) -> Result<wit::Submission, String> {
+    if m.size > caps.max_file_bytes {
+        return Err(format!(
+            "upstream JSON is {} bytes, more than the cap of {}",
+            m.size, caps.max_file_bytes
+        ));
+    }
+    let bytes = store
+        .get(&m.key, caps.max_file_bytes)
+        .await
+        .map_err(|e| format!("reading upstream JSON: {e}"))?;
+    let up =
+        UpstreamSubmission::from_json(&bytes, caps).map_err(|e| format!("upstream JSON: {e}"))?;
+    for (field, found, want) in [
+        ("epoch_id", &up.epoch_id, &facts.epoch_id),
+        ("zipcode", &up.zipcode, &zipcode.to_string()),
+        ("miner_hotkey", &up.miner_hotkey, &hotkey.to_string()),
+    ] {
+        if found != want {
+            return Err(format!(
+                "upstream JSON {field} is {found:?} but its object key says {want:?}"
+            ));
+        }
+    }
+    Ok(wit::Submission {
+        hotkey: hotkey.to_string(),
+        submitted_at_ms: ms(m),
+        manifest_ok: false,
+        digest: resi_policy::hash::sha256(&bytes).to_vec(),
+        listings: up.listings.iter().map(listing_to_wit).collect(),
+    })
+}
