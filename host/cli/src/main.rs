@@ -26,6 +26,8 @@ enum Command {
     /// Chain I/O: the embedded local chain and subtensor (metagraph, weights).
     #[command(subcommand)]
     Chain(cmd::chain::Cmd),
+    /// Serve the local synthetic listing market (the devnet's and tests' listing source).
+    Market(cmd::market::MarketArgs),
     /// Scoring policies: test against vectors, hash, inspect.
     #[command(subcommand)]
     Policy(cmd::policy::Cmd),
@@ -51,6 +53,7 @@ fn main() -> std::process::ExitCode {
         Command::Component(c) => cmd::component::run(c),
         Command::Wallet(c) => cmd::wallet::run(c),
         Command::Chain(c) => cmd::chain::run(c),
+        Command::Market(a) => cmd::market::run(a),
         Command::Policy(c) => cmd::policy::run(c),
         Command::Scraper(c) => cmd::scraper::run(c),
         Command::Devnet(a) => cmd::devnet::run(a),

@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod component;
 pub mod devnet;
+pub mod market;
 pub mod policy;
 pub mod scraper;
 pub mod wallet;
