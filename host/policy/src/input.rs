@@ -101,6 +101,10 @@ pub struct SubmissionJson {
 }
 
 /// What the verifier saw for one listing.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "mirrors the WIT variant; observations are few"
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ObservedJson {
