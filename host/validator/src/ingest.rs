@@ -227,7 +227,21 @@ pub async fn ingest_epoch(
         // One zipcode at a time: fetch, verify, parse, keep only the parsed records.
         for (hotkey, g) in groups {
             match load_submission(store, facts, &opts.caps, &hotkey, &zipcode, g).await {
-                Loaded::Accepted(sub, notes) => {
+                Loaded::Accepted(sub, mut notes) => {
+                    let foreign = sub.listings.iter().filter(|l| l.zipcode != zipcode).count();
+                    if foreign > 0 {
+                        notes.push(note(
+                            &hotkey,
+                            &zipcode,
+                            &format!("data/hotkey={hotkey}/epoch={epoch_id}/zipcode={zipcode}/"),
+                            format!(
+                                "{foreign} of {} listings are for another zipcode than {zipcode}: \
+                                 given to the policy, whose quality gate (G3) refuses it",
+                                sub.listings.len()
+                            ),
+                            true,
+                        ));
+                    }
                     rejected.extend(notes);
                     slot.submissions.push(sub);
                     accepted += 1;

@@ -1,0 +1,210 @@
+//! Hostile submissions written straight into a local store: truncated parquet, wrong schema,
+//! a 2 GB claim in a manifest, a forged signature, a wrong nonce, a duplicated (copied)
+//! manifest, listings for another zipcode, an unassigned zipcode. Each is recorded with its
+//! reason (in the report and in SQLite) and the epoch still scores the honest miner.
+
+mod common;
+
+use common::*;
+use resi_store::Store;
+use resi_submission::write_listings;
+use resi_validator::db::Db;
+use resi_validator::{IngestOptions, PolicyPin, ValidatorConfig, validate_epoch};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn wrong_schema_parquet() -> Vec<u8> {
+    use parquet::data_type::Int32Type;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    let schema = Arc::new(parse_message_type("message other { required int32 x; }").unwrap());
+    let mut buf = Vec::new();
+    let mut w = SerializedFileWriter::new(
+        &mut buf,
+        schema,
+        Arc::new(WriterProperties::builder().build()),
+    )
+    .unwrap();
+    let mut rg = w.next_row_group().unwrap();
+    let mut col = rg.next_column().unwrap().unwrap();
+    col.typed::<Int32Type>()
+        .write_batch(&[1, 2, 3], None, None)
+        .unwrap();
+    col.close().unwrap();
+    rg.close().unwrap();
+    w.close().unwrap();
+    buf
+}
+
+async fn put(store: &Store, key: String, bytes: Vec<u8>) {
+    store.put(&key, bytes).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_submissions_are_recorded_and_the_epoch_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::local(dir.path().join("store")).unwrap();
+    let facts = facts(&[("19103", 20, false, 0), ("10001", 20, false, 0)]);
+    let real_a = listings("19103", 0, 20);
+    let real_b = listings("10001", 0, 20);
+
+    // Honest miner: both zipcodes.
+    let honest = key(1);
+    submit(&store, &honest, "19103", &real_a).await;
+    submit(&store, &honest, "10001", &real_b).await;
+
+    // Truncated parquet, described faithfully by a signed manifest.
+    let k = key(2);
+    let mut parquet = write_listings(&real_a).unwrap();
+    parquet.truncate(parquet.len() / 2);
+    let m = unsigned(&k, "19103", &parquet, 20).sign(&k);
+    let p = prefix(&k.ss58(), "19103");
+    put(&store, format!("{p}listings.parquet"), parquet).await;
+    put(&store, format!("{p}manifest.json"), m.to_json_bytes()).await;
+
+    // Wrong schema.
+    let k = key(3);
+    let parquet = wrong_schema_parquet();
+    let m = unsigned(&k, "19103", &parquet, 3).sign(&k);
+    let p = prefix(&k.ss58(), "19103");
+    put(&store, format!("{p}listings.parquet"), parquet).await;
+    put(&store, format!("{p}manifest.json"), m.to_json_bytes()).await;
+
+    // A 2 GB claim.
+    let k = key(4);
+    let parquet = write_listings(&real_a).unwrap();
+    let mut u = unsigned(&k, "19103", &parquet, 20);
+    u.parquet_size = 2_000_000_000;
+    let m = u.sign(&k);
+    let p = prefix(&k.ss58(), "19103");
+    put(&store, format!("{p}listings.parquet"), parquet).await;
+    put(&store, format!("{p}manifest.json"), m.to_json_bytes()).await;
+
+    // Forged signature: signed by another key, claiming to be key 5.
+    let k = key(5);
+    let forger = key(50);
+    let parquet = write_listings(&real_a).unwrap();
+    let mut m = unsigned(&forger, "19103", &parquet, 20).sign(&forger);
+    m.hotkey = k.ss58();
+    let p = prefix(&k.ss58(), "19103");
+    put(&store, format!("{p}listings.parquet"), parquet).await;
+    put(&store, format!("{p}manifest.json"), m.to_json_bytes()).await;
+
+    // Wrong nonce.
+    let k = key(6);
+    let parquet = write_listings(&real_a).unwrap();
+    let mut u = unsigned(&k, "19103", &parquet, 20);
+    u.nonce = "0000000000000000".into();
+    let m = u.sign(&k);
+    let p = prefix(&k.ss58(), "19103");
+    put(&store, format!("{p}listings.parquet"), parquet.clone()).await;
+    put(&store, format!("{p}manifest.json"), m.to_json_bytes()).await;
+
+    // Duplicate manifest: a valid 19103 submission, its manifest copied under 10001.
+    let k = key(7);
+    submit(&store, &k, "19103", &real_a).await;
+    let m = unsigned(&k, "19103", &write_listings(&real_a).unwrap(), 20).sign(&k);
+    let p = prefix(&k.ss58(), "10001");
+    put(
+        &store,
+        format!("{p}listings.parquet"),
+        write_listings(&real_a).unwrap(),
+    )
+    .await;
+    put(&store, format!("{p}manifest.json"), m.to_json_bytes()).await;
+
+    // Listings for another zipcode, in a valid signed submission for 19103.
+    let k = key(8);
+    submit(&store, &k, "19103", &real_b).await;
+
+    // A zipcode that is not assigned.
+    let k = key(9);
+    submit(&store, &k, "90210", &listings("90210", 0, 20)).await;
+
+    let db = Arc::new(Db::open(&dir.path().join("validator.sqlite")).unwrap());
+    let cfg = ValidatorConfig {
+        hotkey: key(100),
+        pin: PolicyPin::from_release(&release()).unwrap(),
+        ingest: IngestOptions::default(),
+        concurrency: 4,
+        verify_timeout: Duration::from_secs(30),
+        upload: true,
+    };
+    let verifier = Arc::new(TruthVerifier::new(
+        &real_a.iter().chain(&real_b).cloned().collect::<Vec<_>>(),
+    ));
+    let result = validate_epoch(&cfg, &store, db.clone(), verifier, &facts)
+        .await
+        .unwrap();
+    let report = &result.report;
+    let reason = |n: u8| -> String {
+        let hk = key(n).ss58();
+        report
+            .rejected
+            .iter()
+            .filter(|r| r.hotkey == hk)
+            .map(|r| r.reason.clone())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    for (n, want) in [
+        (2, "truncated parquet"),
+        (3, "wrong parquet schema"),
+        (4, "2000000000-byte listings.parquet"),
+        (5, "forged or invalid manifest"),
+        (6, "wrong nonce"),
+        (7, "duplicate or copied manifest"),
+        (8, "another zipcode than 19103"),
+        (9, "not assigned"),
+    ] {
+        let got = reason(n);
+        assert!(got.contains(want), "key {n}: expected {want:?} in {got:?}");
+    }
+    // Recorded in SQLite too.
+    let stored = db.rejections(common::EPOCH).unwrap();
+    assert_eq!(stored.len(), report.rejected.len());
+    // The honest miner wins both zipcodes; the copier's valid 19103 submission ranks second.
+    let top = &report.scores[0];
+    assert_eq!(top.hotkey, honest.ss58(), "{:#?}", report.scores);
+    assert!(top.ppb > 0);
+    // Listings for another zipcode fail the quality gate: key 8 earns nothing.
+    let k8 = report.scores.iter().find(|s| s.hotkey == key(8).ss58());
+    assert!(k8.is_none_or(|s| s.ppb == 0), "{k8:?}");
+    // Outputs uploaded.
+    let prefix = format!("validators/{}/epoch={}/", key(100).ss58(), common::EPOCH);
+    for f in [
+        "validation_report.json",
+        "validated_data.parquet",
+        "epoch_metadata.json",
+    ] {
+        store.head(&format!("{prefix}{f}")).await.unwrap();
+    }
+    let winners =
+        resi_submission::read_listings(&result.validated_data, &Default::default()).unwrap();
+    assert!(!winners.is_empty());
+}
+
+#[test]
+fn a_policy_other_than_the_pinned_one_is_refused_naming_both_hashes() {
+    let r = resi_policy::vectors::Release::load(&release()).unwrap();
+    let err = PolicyPin::load(&r.wasm, None, &"ab".repeat(32), &r.manifest.params_sha256)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&r.manifest.wasm_sha256) && err.contains(&"ab".repeat(32)),
+        "{err}"
+    );
+    let err = PolicyPin::load(
+        &r.wasm,
+        Some(r#"{"k_min":3}"#),
+        &r.manifest.wasm_sha256,
+        &r.manifest.params_sha256,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("policy params") && err.contains(&r.manifest.params_sha256),
+        "{err}"
+    );
+}
