@@ -38,7 +38,8 @@
 //! - **Faults**: a fraction [`Faults::rate`] of answers is replaced by a 500, 502 or 503 or by a
 //!   `200` whose JSON body is cut in half. Whether the *n*-th request for a given path and query
 //!   fails is decided by `sha256(fault_seed || path?query || n)`, so a run is reproducible and
-//!   retrying a request eventually succeeds.
+//!   retrying a request eventually succeeds. (The per-URL attempt counters start over after
+//!   [`server::MAX_TRACKED_URLS`] distinct URLs, bounding memory.)
 
 pub mod server;
 pub mod universe;

@@ -24,6 +24,8 @@ use tokio::task::JoinHandle;
 
 /// Largest page a search answers.
 pub const MAX_PAGE_SIZE: u32 = 500;
+/// How many distinct URLs the fault schedule tracks before it starts over.
+pub const MAX_TRACKED_URLS: usize = 1_000_000;
 /// Page size when the query names none.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
@@ -150,6 +152,10 @@ async fn hostile(
             .unwrap_or_default();
         let attempt = {
             let mut attempts = state.attempts.lock().unwrap_or_else(|p| p.into_inner());
+            if attempts.len() >= MAX_TRACKED_URLS && !attempts.contains_key(&key) {
+                // Bound memory on long runs; the schedule restarts from attempt 0 for every URL.
+                attempts.clear();
+            }
             let n = attempts.entry(key.clone()).or_insert(0);
             let a = *n;
             *n = n.saturating_add(1);
