@@ -1,0 +1,221 @@
+//! `resi validator`: validate an epoch (ingest, pinned policy with spot checks through a
+//! verifier component, report to the store), compare with other validators, set weights.
+//!
+//! The epoch facts come from the coordinator's validators-only `/epoch/{id}` answer, given as
+//! a JSON file (`--epoch-json`); the object store is a local directory (`--store`); the chain
+//! is the embedded local chain (`--chain.local`).
+
+use super::wallet::WalletArgs;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use resi_chain::LocalChain;
+use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
+use resi_scraper::{ManifestHost, MemorySink, ScraperManifest};
+use resi_store::Store;
+use resi_validator::db::Db;
+use resi_validator::validate::set_weights;
+use resi_validator::{
+    ComponentVerifier, EpochFacts, IngestOptions, PolicyPin, ValidatorConfig, agreement,
+    validate_epoch,
+};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Subcommands of `resi validator`.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Validate an epoch, publish the report, compare with other validators and set weights.
+    Run(RunArgs),
+    /// Validate one epoch and print the ranked table (uploads the report).
+    Score(CommonArgs),
+    /// Show agreement of the validators' reports for an epoch.
+    Consensus(CommonArgs),
+}
+
+/// Options shared by the subcommands.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Epoch id (`YYYY-MM-DDTHH-MM-SS`).
+    #[arg(long)]
+    pub epoch: String,
+    /// The coordinator's `/epoch/{id}` answer for validators (JSON file).
+    #[arg(long = "epoch-json")]
+    pub epoch_json: PathBuf,
+    /// Object store: a local directory.
+    #[arg(long, default_value = "./resi-store")]
+    pub store: PathBuf,
+    /// Released policy directory (pins wasm and params from its policy.toml).
+    #[arg(long, default_value = "policies/zipcode-competitive/1.0.0")]
+    pub policy: PathBuf,
+    /// Verifier scraper manifest (scraper.toml).
+    #[arg(long)]
+    pub verifier: PathBuf,
+    /// Validator database.
+    #[arg(long, default_value = "./validator.sqlite")]
+    pub db: PathBuf,
+    /// Wallet holding the validator hotkey.
+    #[command(flatten)]
+    pub wallet: WalletArgs,
+}
+
+/// `resi validator run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Common options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Validate the given epoch once and exit (tests, devnet).
+    #[arg(long)]
+    pub once: bool,
+    /// Local chain database.
+    #[arg(long = "chain.local", default_value = "./chain.sqlite")]
+    pub chain: PathBuf,
+    /// Subnet.
+    #[arg(long, default_value_t = 46)]
+    pub netuid: u16,
+    /// Route this percentage of the weight to `--burn-uid`.
+    #[arg(long = "burn-pct")]
+    pub burn_pct: Option<u8>,
+    /// Uid receiving the burn share.
+    #[arg(long = "burn-uid", default_value_t = 0)]
+    pub burn_uid: u16,
+}
+
+/// Runs a subcommand.
+pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        match cmd {
+            Cmd::Score(c) => score(c, None).await,
+            Cmd::Run(r) => {
+                anyhow::ensure!(
+                    r.once,
+                    "only `--once --epoch ID` is supported: the epoch facts come from --epoch-json"
+                );
+                let burn = r.burn_pct.map(|p| (r.burn_uid, p));
+                score(r.common, Some((r.chain, r.netuid, burn))).await
+            }
+            Cmd::Consensus(c) => consensus(c).await,
+        }
+    })
+}
+
+struct Setup {
+    cfg: ValidatorConfig,
+    store: Store,
+    db: Arc<Db>,
+    facts: EpochFacts,
+}
+
+fn setup(c: &CommonArgs) -> anyhow::Result<Setup> {
+    let hotkey = c.wallet.load_hotkey()?;
+    let pin = PolicyPin::from_release(&c.policy)
+        .with_context(|| format!("policy {}", c.policy.display()))?;
+    let text = std::fs::read(&c.epoch_json)
+        .with_context(|| format!("reading {}", c.epoch_json.display()))?;
+    let facts = EpochFacts::from_json(&serde_json::from_slice(&text)?)?;
+    anyhow::ensure!(
+        facts.epoch_id == c.epoch,
+        "{} is for epoch {}, not {}",
+        c.epoch_json.display(),
+        facts.epoch_id,
+        c.epoch
+    );
+    Ok(Setup {
+        cfg: ValidatorConfig {
+            hotkey,
+            pin,
+            ingest: IngestOptions::default(),
+            concurrency: 8,
+            verify_timeout: Duration::from_secs(30),
+            upload: true,
+        },
+        store: Store::local(&c.store)?,
+        db: Arc::new(Db::open(&c.db)?),
+        facts,
+    })
+}
+
+fn verifier(path: &PathBuf) -> anyhow::Result<Arc<ComponentVerifier>> {
+    let loaded =
+        ScraperManifest::load(path).with_context(|| format!("loading {}", path.display()))?;
+    let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
+    let scraper = engine.load(&loaded.wasm)?;
+    let scraper = scraper
+        .clone()
+        .with_limits(loaded.manifest.sandbox_limits(engine.limits()));
+    Ok(Arc::new(ComponentVerifier::new(
+        scraper,
+        loaded.manifest,
+        loaded.secrets,
+    )))
+}
+
+async fn score(
+    c: CommonArgs,
+    chain: Option<(PathBuf, u16, Option<(u16, u8)>)>,
+) -> anyhow::Result<ExitCode> {
+    let s = setup(&c)?;
+    let v = verifier(&c.verifier)?;
+    let result = validate_epoch(&s.cfg, &s.store, s.db.clone(), v, &s.facts).await?;
+    let r = &result.report;
+    println!("epoch         {}", r.epoch_id);
+    println!("outcome_hash  {}", r.outcome_hash);
+    println!("input_hash    {}", r.input_hash);
+    println!(
+        "policy        {} {} (wasm {}, params {})",
+        r.policy.name, r.policy.version, r.policy.wasm_sha256, r.policy.params_sha256
+    );
+    println!("{:>4}  {:<50} {:>12}  flags", "rank", "hotkey", "ppb");
+    for m in &r.scores {
+        println!(
+            "{:>4}  {:<50} {:>12}  {}",
+            m.rank,
+            m.hotkey,
+            m.ppb,
+            m.flags.join(",")
+        );
+    }
+    println!("{} rejected:", r.rejected.len());
+    for x in &r.rejected {
+        println!("  {} {} {}: {}", x.hotkey, x.zipcode, x.key, x.reason);
+    }
+    if let Some((path, netuid, burn)) = chain {
+        let a = agreement(&s.store, r).await?;
+        println!(
+            "agreement     {}/{} ({}%, {:?})",
+            a.agreeing, a.validators, a.agree_pct, a.level
+        );
+        let chain = LocalChain::open(&path)?;
+        match set_weights(&chain, netuid, &s.cfg.hotkey, &s.db, r, &a, burn).await? {
+            Some((w, tx)) => println!("weights set   {} uids, tx {tx}", w.uids.len()),
+            None => println!("weights       not set (abstaining or nothing to weigh)"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn consensus(c: CommonArgs) -> anyhow::Result<ExitCode> {
+    let s = setup(&c)?;
+    let own = s.store.get(
+        &format!(
+            "{}validation_report.json",
+            resi_validator::report::validator_prefix(&s.cfg.hotkey.ss58(), &c.epoch)
+        ),
+        resi_validator::report::MAX_REPORT_BYTES,
+    );
+    let own: resi_validator::ValidationReport = serde_json::from_slice(&own.await.context(
+        "this validator has no report for the epoch: run `resi validator score` first",
+    )?)?;
+    let a = agreement(&s.store, &own).await?;
+    println!("{}", serde_json::to_string_pretty(&a)?);
+    Ok(if a.set_weights {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
