@@ -34,6 +34,9 @@ enum Command {
     /// Scraper authors' tools: run a scraper locally under its manifest.
     #[command(subcommand)]
     Scraper(cmd::scraper::ScraperCmd),
+    /// Validator: ingest an epoch's submissions, score with the pinned policy, agree, set weights.
+    #[command(subcommand)]
+    Validator(cmd::validator::Cmd),
     /// Show, sign and verify with a Bittensor hotkey wallet.
     #[command(subcommand)]
     Wallet(cmd::wallet::WalletCmd),
@@ -56,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::Market(a) => cmd::market::run(a),
         Command::Policy(c) => cmd::policy::run(c),
         Command::Scraper(c) => cmd::scraper::run(c),
+        Command::Validator(c) => cmd::validator::run(c),
         Command::Devnet(a) => cmd::devnet::run(a),
     };
     match result {

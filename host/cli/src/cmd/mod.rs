@@ -7,4 +7,5 @@ pub mod devnet;
 pub mod market;
 pub mod policy;
 pub mod scraper;
+pub mod validator;
 pub mod wallet;

@@ -201,13 +201,11 @@ async fn score(
 
 async fn consensus(c: CommonArgs) -> anyhow::Result<ExitCode> {
     let s = setup(&c)?;
-    let own = s.store.get(
-        &format!(
-            "{}validation_report.json",
-            resi_validator::report::validator_prefix(&s.cfg.hotkey.ss58(), &c.epoch)
-        ),
-        resi_validator::report::MAX_REPORT_BYTES,
+    let key = format!(
+        "{}validation_report.json",
+        resi_validator::report::validator_prefix(&s.cfg.hotkey.ss58(), &c.epoch)
     );
+    let own = s.store.get(&key, resi_validator::report::MAX_REPORT_BYTES);
     let own: resi_validator::ValidationReport = serde_json::from_slice(&own.await.context(
         "this validator has no report for the epoch: run `resi validator score` first",
     )?)?;
