@@ -1,0 +1,363 @@
+//! The coordinator over real HTTP on 127.0.0.1: every endpoint with signed requests, and every
+//! refusal (bad signature, stale/future timestamp, replay, unregistered, miner on a validator
+//! endpoint, wrong nonce, rate limit).
+
+mod common;
+
+use common::*;
+use resi_client::{ApiClient, ClientConfig, RetryPolicy, StatusUpdate};
+use resi_coordinator::{Limit, RateLimits};
+use resi_core::Hotkey;
+use resi_core::auth::now_unix;
+use resi_core::commitments;
+use resi_core::wire::{MinerStatus, NestError};
+use resi_store::Store;
+use serde_json::{Value, json};
+
+fn client(url: &str, key: &Hotkey) -> ApiClient {
+    let mut cfg = ClientConfig::new(url);
+    cfg.retry = RetryPolicy {
+        max_retries: 0,
+        ..RetryPolicy::default()
+    };
+    ApiClient::new(cfg, Some(key.clone())).unwrap()
+}
+
+async fn nest(resp: reqwest::Response) -> (u16, NestError) {
+    let code = resp.status().as_u16();
+    let body: NestError = resp.json().await.unwrap();
+    assert_eq!(body.status_code, code);
+    (code, body)
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_in_protocol_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let (srv, keys) = start(dir.path(), config(dir.path())).await;
+    let url = srv.url();
+    let miner = client(&url, &keys.miner);
+    let validator = client(&url, &keys.validator);
+
+    let h = miner.health().await.unwrap();
+    assert_eq!(h.status, "ok");
+
+    // /current: the typed client reads it; the raw JSON has no honeypot flag anywhere.
+    let a = miner.assignment_current().await.unwrap();
+    assert!(a.success && a.nonce.len() == 16);
+    assert!(!a.zipcodes.is_empty());
+    let ts = now_unix();
+    let raw: Value = reqwest::Client::new()
+        .get(format!("{url}/api/v1/zipcode-assignments/current"))
+        .query(&signed_query(
+            &keys.miner,
+            &commitments::assignment_current(ts),
+            ts,
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = raw.to_string();
+    assert!(
+        !text.contains("isHoneypot") && !text.contains("validationSeed\""),
+        "{text}"
+    );
+    assert_eq!(
+        raw["metadata"]["validationSeedSha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    assert_eq!(raw["submissionDeadline"], raw["epochEnd"]);
+    let total: u64 = a
+        .zipcodes
+        .iter()
+        .map(|z| u64::from(z.expected_listings))
+        .sum();
+    assert_eq!(raw["metadata"]["totalExpectedListings"], json!(total));
+
+    // /stats (public).
+    let s = miner.stats().await.unwrap();
+    let cur = s.epoch_status.current_epoch.unwrap();
+    assert_eq!(
+        (cur.id, cur.nonce.clone(), cur.status.as_str()),
+        (a.epoch_id.to_string(), a.nonce.clone(), "ACTIVE")
+    );
+    assert_eq!(
+        s.zipcode_statistics.unwrap().configuration.min_listings,
+        200
+    );
+
+    // /status with the right nonce.
+    let update = StatusUpdate {
+        epoch_id: a.epoch_id,
+        nonce: a.nonce.clone(),
+        status: MinerStatus::InProgress,
+        s3_upload_complete: false,
+        listings_scraped: Some(3),
+        zipcodes_completed: None,
+        s3_upload_timestamp: None,
+    };
+    assert!(miner.report_status(&update).await.unwrap().success);
+
+    // Folder access + upload through the grant into the local store.
+    let post = miner.folder_access(&keys.stranger.ss58()).await.unwrap();
+    let folder = format!("data/hotkey={}/", keys.miner.ss58());
+    assert_eq!(post.folder.as_deref(), Some(folder.as_str()));
+    let key = format!("{folder}epoch={}/zipcode=19103/listings.json", a.epoch_id);
+    miner
+        .upload_presigned(&post, &key, "listings.json", vec![b'{'; 64])
+        .await
+        .unwrap();
+    let store = Store::local(dir.path().join("objects")).unwrap();
+    assert_eq!(store.get(&key, 1000).await.unwrap().len(), 64);
+    let listed = store.list(&folder).await.unwrap();
+    assert_eq!(listed.len(), 1);
+
+    // Validators: /epoch/{id} of the running epoch (no reveal yet), read grants, upload grant.
+    let e = validator.assignment_for_epoch(&a.epoch_id).await.unwrap();
+    assert_eq!(
+        (e.nonce.clone(), e.zipcodes.len()),
+        (a.nonce.clone(), a.zipcodes.len())
+    );
+    assert!(e.zipcodes.iter().all(|z| z.is_honeypot.is_none()));
+    let g = validator.validator_access().await.unwrap();
+    assert_eq!(g.folder.as_deref(), Some("data/"));
+    let g = validator
+        .miner_specific_access(&keys.miner.ss58())
+        .await
+        .unwrap();
+    assert_eq!(g.folder.as_deref(), Some(folder.as_str()));
+    let up = validator
+        .validator_upload(&a.epoch_id, 1.0, 30)
+        .await
+        .unwrap();
+    let vkey = format!(
+        "validators/{}/epoch={}/validation_report.json",
+        keys.validator.ss58(),
+        a.epoch_id
+    );
+    validator
+        .upload_presigned(&up, &vkey, "validation_report.json", b"{}".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(&store.get(&vkey, 10).await.unwrap()[..], b"{}");
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn refusals_have_the_documented_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.rate_limits = RateLimits {
+        current: Limit::per_minute(1000),
+        status: Limit::per_minute(1000),
+        ..RateLimits::default()
+    };
+    let (srv, keys) = start(dir.path(), cfg).await;
+    let url = format!("{}/api/v1/zipcode-assignments/current", srv.url());
+    let http = reqwest::Client::new();
+    let get = |q: Vec<(&'static str, String)>| http.get(&url).query(&q).send();
+    let now = now_unix();
+
+    // Bad signature: someone else's key signed it.
+    let mut q = signed_query(&keys.stranger, &commitments::assignment_current(now), now);
+    q[0].1 = keys.miner.ss58();
+    let (code, body) = nest(get(q).await.unwrap()).await;
+    assert_eq!(code, 401, "{body}");
+    assert_eq!(body.error.as_deref(), Some("Unauthorized"));
+    // Malformed signature: 400.
+    let mut q = signed_query(&keys.miner, &commitments::assignment_current(now), now);
+    q[1].1 = "zz".into();
+    assert_eq!(nest(get(q).await.unwrap()).await.0, 400);
+    // Stale and future timestamps.
+    for ts in [now - 400, now + 120] {
+        let (code, body) = nest(
+            get(signed_query(
+                &keys.miner,
+                &commitments::assignment_current(ts),
+                ts,
+            ))
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(code, 400, "{body}");
+    }
+    // Missing parameter.
+    assert_eq!(nest(get(vec![]).await.unwrap()).await.0, 400);
+    // Replay: the same signed request twice.
+    let q = signed_query(&keys.miner, &commitments::assignment_current(now), now);
+    assert_eq!(get(q.clone()).await.unwrap().status(), 200);
+    let (code, body) = nest(get(q).await.unwrap()).await;
+    assert_eq!(code, 401);
+    assert!(body.message_text().contains("already used"), "{body}");
+    // Unregistered hotkey.
+    let (code, _) = nest(
+        get(signed_query(
+            &keys.stranger,
+            &commitments::assignment_current(now),
+            now,
+        ))
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(code, 403);
+    // A miner on a validator endpoint.
+    let miner = client(&srv.url(), &keys.miner);
+    let a = miner.assignment_current().await.unwrap();
+    let err = miner.assignment_for_epoch(&a.epoch_id).await.unwrap_err();
+    assert_eq!(err.status(), Some(403), "{err}");
+    let err = miner.validator_access().await.unwrap_err();
+    assert_eq!(err.status(), Some(403), "{err}");
+    // Wrong nonce on status.
+    let ts = now_unix();
+    let id = a.epoch_id.to_string();
+    let body = json!({
+        "hotkey": keys.miner.ss58(),
+        "signature": keys.miner.sign(commitments::status(&id, ts).as_bytes()).to_hex(),
+        "timestamp": ts, "epochId": id, "nonce": "0000000000000000",
+        "status": "COMPLETED", "s3UploadComplete": true,
+    });
+    let resp = http
+        .post(format!("{}/api/v1/zipcode-assignments/status", srv.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (code, body) = nest(resp).await;
+    assert_eq!(code, 400);
+    assert_eq!(body.message_text(), "Invalid nonce for epoch");
+    // Unknown route: NestJS 404.
+    assert_eq!(
+        nest(
+            http.get(format!("{}/nope", srv.url()))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await
+        .0,
+        404
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.rate_limits.current = Limit {
+        max: 2,
+        window_secs: 3600,
+    };
+    let (srv, keys) = start(dir.path(), cfg).await;
+    let url = format!("{}/api/v1/zipcode-assignments/current", srv.url());
+    let http = reqwest::Client::new();
+    let mut last = None;
+    for _ in 0..3 {
+        let ts = now_unix();
+        last = Some(
+            http.get(&url)
+                .query(&signed_query(
+                    &keys.miner,
+                    &commitments::assignment_current(ts),
+                    ts,
+                ))
+                .send()
+                .await
+                .unwrap(),
+        );
+        if last.as_ref().unwrap().status() == 429 {
+            break;
+        }
+    }
+    let resp = last.unwrap();
+    assert_eq!(resp.status(), 429);
+    let retry: i64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&retry), "{retry}");
+    let (_, body) = nest(resp).await;
+    assert_eq!(body.error.as_deref(), Some("Too Many Requests"));
+    // Another hotkey is not affected.
+    let v = client(&srv.url(), &keys.validator);
+    assert!(v.assignment_current().await.is_ok());
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn local_grant_cannot_write_outside_its_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (srv, keys) = start(dir.path(), config(dir.path())).await;
+    let miner = client(&srv.url(), &keys.miner);
+    let post = miner.folder_access(&keys.stranger.ss58()).await.unwrap();
+    for key in [
+        format!("data/hotkey={}/x.json", keys.validator.ss58()),
+        "validators/x.json".to_owned(),
+        format!("data/hotkey={}/../evil.json", keys.miner.ss58()),
+    ] {
+        let err = miner
+            .upload_presigned(&post, &key, "x.json", vec![b'a'; 64])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.status(), Some(403) | Some(400)),
+            "{key}: {err}"
+        );
+    }
+    // Too small for the policy's content-length-range.
+    let ok_key = format!("data/hotkey={}/small.json", keys.miner.ss58());
+    let err = miner
+        .upload_presigned(&post, &ok_key, "s", vec![b'a'; 4])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403), "{err}");
+    let store = Store::local(dir.path().join("objects")).unwrap();
+    assert!(store.list("").await.unwrap().is_empty());
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn restart_mid_epoch_changes_nothing_for_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let (srv, keys) = start(dir.path(), config(dir.path())).await;
+    let before = client(&srv.url(), &keys.miner)
+        .assignment_current()
+        .await
+        .unwrap();
+    // A signature accepted before the restart stays refused after it.
+    let ts = now_unix();
+    let q = signed_query(&keys.miner, &commitments::assignment_current(ts), ts);
+    let http = reqwest::Client::new();
+    let u = format!("{}/api/v1/zipcode-assignments/current", srv.url());
+    assert_eq!(http.get(&u).query(&q).send().await.unwrap().status(), 200);
+    srv.shutdown().await;
+
+    let (chain, _) = (
+        resi_chain::LocalChain::open(dir.path().join("chain.sqlite")).unwrap(),
+        (),
+    );
+    let srv = resi_coordinator::serve(
+        config(dir.path()),
+        table(),
+        std::sync::Arc::new(counts()),
+        chain,
+    )
+    .await
+    .unwrap();
+    let after = client(&srv.url(), &keys.miner)
+        .assignment_current()
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    let u = format!("{}/api/v1/zipcode-assignments/current", srv.url());
+    assert_eq!(http.get(&u).query(&q).send().await.unwrap().status(), 401);
+    srv.shutdown().await;
+}
