@@ -403,7 +403,7 @@ impl Miner {
         completed: Option<Vec<ZipcodeCompleted>>,
     ) -> StatusUpdate {
         StatusUpdate {
-            epoch_id: a.epoch_id.clone(),
+            epoch_id: a.epoch_id,
             nonce: a.nonce.clone(),
             status,
             s3_upload_complete: uploaded,
