@@ -1,0 +1,207 @@
+//! `resi coordinator`: run the SN46 coordinator (epochs, assignments, signed API, store grants).
+
+use anyhow::{Context, bail};
+use clap::Args;
+use resi_coordinator::{
+    CoordinatorConfig, CsvMarketData, ExpectedCounts, RateLimits, StoreConfig, ZipTable,
+};
+use resi_store::S3Config;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Run the coordinator: every epoch it draws zipcodes (weighted by expected listings, inside
+/// target +- tolerance, with a 24 h cooldown and 5-10% honeypots), publishes them with a nonce and
+/// a validation-seed commitment, serves the signed SN46 API (miners: /current, /status,
+/// /get-folder-access; validators: /epoch/{id}, read and upload grants) and hands out object-store
+/// grants confined to each miner's `data/hotkey={hotkey}/` folder.
+///
+/// Examples:
+///   resi coordinator --market-data market.csv                       # production 4 h epochs, local store
+///   resi coordinator --epoch-length 60s --market-data market.csv --data-dir /tmp/coord
+///   resi coordinator --s3-endpoint http://127.0.0.1:5055 --s3-bucket resi --s3-path-style ...
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct CoordinatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8700")]
+    pub listen: SocketAddr,
+    /// URL clients reach this server at (put into local-store upload grants); default http://LISTEN.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Directory of the coordinator's SQLite state (epochs, nonces, seeds, secrets, replay and
+    /// rate-limit state). Restarting with the same directory changes nothing for clients.
+    #[arg(long, default_value = ".resi/coordinator")]
+    pub data_dir: PathBuf,
+    /// Epoch length: 4h in production; seconds-long epochs (60s, 10m) for development. Must
+    /// divide a day for epochs to start at 00:00 UTC.
+    #[arg(long, default_value = "4h", value_parser = parse_duration)]
+    pub epoch_length: Duration,
+    /// The zipcode table (zipcode,type,active,city,state,county,...).
+    #[arg(long, default_value = "../shared/data/us-zipcodes.csv")]
+    pub zipcodes: PathBuf,
+    /// Expected listings per zipcode: CSV `zipcode,expected_listings[,market_tier]`
+    /// (market_tier PREMIUM/STANDARD/EMERGING; derived from the count when absent).
+    #[arg(long)]
+    pub market_data: PathBuf,
+    /// Object store: `local:DIR` (default: DATA_DIR/store). Use the --s3-* options for S3.
+    #[arg(long, conflicts_with = "s3_bucket")]
+    pub store: Option<String>,
+    /// S3 endpoint URL (omit for AWS).
+    #[arg(long, requires = "s3_bucket")]
+    pub s3_endpoint: Option<String>,
+    /// S3 bucket (selects the S3 store).
+    #[arg(long)]
+    pub s3_bucket: Option<String>,
+    /// S3 region.
+    #[arg(long, default_value = "us-east-1")]
+    pub s3_region: String,
+    /// S3 access key id.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "")]
+    pub s3_access_key: String,
+    /// S3 secret access key.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", default_value = "", hide_env_values = true)]
+    pub s3_secret_key: String,
+    /// Path-style S3 URLs (moto, MinIO); default virtual-hosted style.
+    #[arg(long)]
+    pub s3_path_style: bool,
+    /// Chain for registrations and validator permits: `local:PATH` (the embedded local chain;
+    /// default ~/.resi/local-chain.sqlite).
+    #[arg(long)]
+    pub chain: Option<String>,
+    /// Subnet whose registrations are checked.
+    #[arg(long, default_value_t = 46)]
+    pub netuid: u16,
+    /// Target total of expected listings per epoch (5,000..15,000).
+    #[arg(long, default_value_t = 10_000)]
+    pub target_listings: u32,
+    /// Tolerance around the target, percent.
+    #[arg(long, default_value_t = 10)]
+    pub tolerance_percent: u32,
+    /// Smallest expected listings of an assigned zipcode.
+    #[arg(long, default_value_t = 200)]
+    pub min_listings: u32,
+    /// Largest expected listings of an assigned zipcode.
+    #[arg(long, default_value_t = 3000)]
+    pub max_listings: u32,
+    /// Hours before a zipcode may be assigned again.
+    #[arg(long, default_value_t = 24)]
+    pub cooldown_hours: u32,
+    /// Smallest object miners may upload (the protocol's 1024; lower for development).
+    #[arg(long, default_value_t = 1024)]
+    pub min_upload_bytes: u64,
+    /// Multiply every documented rate limit by this factor (development, load tests).
+    #[arg(long, default_value_t = 1)]
+    pub rate_limit_factor: u32,
+}
+
+/// Parses `4h`, `90m`, `60s` or plain seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'h')) => (&s[..i], 3600),
+        Some((i, 'm')) => (&s[..i], 60),
+        Some((i, 's')) => (&s[..i], 1),
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 4h, 10m or 60s"))?;
+    if n == 0 {
+        return Err("duration must be positive".into());
+    }
+    Ok(Duration::from_secs(n * mult))
+}
+
+impl CoordinatorArgs {
+    fn config(&self) -> anyhow::Result<CoordinatorConfig> {
+        let mut c = CoordinatorConfig::new(&self.data_dir);
+        c.listen = self.listen;
+        c.public_url = self.public_url.clone();
+        c.epoch_length_secs = u32::try_from(self.epoch_length.as_secs())
+            .context("--epoch-length is too long")?;
+        c.netuid = self.netuid;
+        c.selection.target_listings = self.target_listings;
+        c.selection.tolerance_percent = self.tolerance_percent;
+        c.selection.min_listings = self.min_listings;
+        c.selection.max_listings = self.max_listings;
+        c.cooldown_hours = self.cooldown_hours;
+        c.miner_upload_min_bytes = self.min_upload_bytes;
+        c.rate_limits = RateLimits::default().scaled(self.rate_limit_factor.max(1));
+        c.store = match (&self.s3_bucket, &self.store) {
+            (Some(bucket), _) => StoreConfig::S3(S3Config {
+                endpoint: self.s3_endpoint.clone(),
+                bucket: bucket.clone(),
+                region: self.s3_region.clone(),
+                access_key_id: self.s3_access_key.clone(),
+                secret_access_key: self.s3_secret_key.clone(),
+                path_style: self.s3_path_style,
+            }),
+            (None, Some(spec)) => match spec.strip_prefix("local:") {
+                Some(dir) => StoreConfig::Local(PathBuf::from(dir)),
+                None => bail!("--store {spec:?}: expected local:DIR (use --s3-bucket for S3)"),
+            },
+            (None, None) => StoreConfig::Local(self.data_dir.join("store")),
+        };
+        Ok(c)
+    }
+
+    fn chain_path(&self) -> anyhow::Result<PathBuf> {
+        match &self.chain {
+            None => Ok(resi_chain::local::default_db_path()),
+            Some(spec) => match spec.strip_prefix("local:") {
+                Some(p) => Ok(PathBuf::from(p)),
+                None => bail!("--chain {spec:?}: expected local:PATH"),
+            },
+        }
+    }
+}
+
+/// Runs `resi coordinator` until Ctrl-C.
+pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config()?;
+    let table = ZipTable::load(&args.zipcodes)
+        .with_context(|| format!("loading the zipcode table {}", args.zipcodes.display()))?;
+    let counts: Arc<dyn ExpectedCounts> = Arc::new(
+        CsvMarketData::load(&args.market_data)
+            .with_context(|| format!("loading market data {}", args.market_data.display()))?,
+    );
+    let chain_path = args.chain_path()?;
+    let chain = resi_chain::LocalChain::open(&chain_path)
+        .with_context(|| format!("opening the local chain {}", chain_path.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let rows = table.rows.len();
+        let running = resi_coordinator::serve(config.clone(), Arc::new(table), counts, chain)
+            .await
+            .with_context(|| format!("starting the coordinator on {}", config.listen))?;
+        println!(
+            "coordinator: {rows} zipcodes, {}-second epochs, target {} listings, data in {}, listening on {}; Ctrl-C to stop",
+            config.epoch_length_secs,
+            config.selection.target_listings,
+            config.data_dir.display(),
+            running.url()
+        );
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        running.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("4h"), Ok(Duration::from_secs(14_400)));
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("0s").is_err() && parse_duration("x").is_err());
+    }
+}
