@@ -121,5 +121,9 @@ fn run_miner(args: RunArgs) -> anyhow::Result<ExitCode> {
             println!("  failed {z}: {e}");
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
