@@ -28,6 +28,9 @@ enum Command {
     Chain(cmd::chain::Cmd),
     /// Serve the local synthetic listing market (the devnet's and tests' listing source).
     Market(cmd::market::MarketArgs),
+    /// Miner: scrape assigned zipcodes with a sandboxed scraper and upload signed submissions.
+    #[command(subcommand)]
+    Miner(cmd::miner::MinerCmd),
     /// Scoring policies: test against vectors, hash, inspect.
     #[command(subcommand)]
     Policy(cmd::policy::Cmd),
@@ -57,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Wallet(c) => cmd::wallet::run(c),
         Command::Chain(c) => cmd::chain::run(c),
         Command::Market(a) => cmd::market::run(a),
+        Command::Miner(c) => cmd::miner::run(c),
         Command::Policy(c) => cmd::policy::run(c),
         Command::Scraper(c) => cmd::scraper::run(c),
         Command::Validator(c) => cmd::validator::run(c),

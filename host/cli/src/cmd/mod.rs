@@ -5,6 +5,7 @@ pub mod chain;
 pub mod component;
 pub mod devnet;
 pub mod market;
+pub mod miner;
 pub mod policy;
 pub mod scraper;
 pub mod validator;

@@ -1,0 +1,66 @@
+//! The README's user commands, run exactly as written (from the repository root), so the
+//! documentation cannot drift from the binary. The devnet, scraper-test and inspect commands have
+//! their own end-to-end tests (`devnet.rs`, `scraper_test_cli.rs`, `component_inspect.rs`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn run(line: &str) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_resi"))
+        .current_dir(&root)
+        .args(&args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "`{line}` failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Every `resi ...` line inside the README's shell blocks.
+fn readme_commands() -> Vec<String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let mut in_block = false;
+    let mut out = Vec::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = !in_block;
+        } else if in_block && line.starts_with("resi ") {
+            out.push(line.split(" #").next().unwrap_or(line).trim().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn readme_resi_commands_succeed() {
+    let commands = readme_commands();
+    assert!(
+        commands.len() >= 5,
+        "README lost its commands: {commands:?}"
+    );
+    for line in &commands {
+        if line.contains("path/to/") || line.contains("other.wasm") {
+            continue; // placeholders for the user's own files, covered by scraper_test_cli.rs
+        }
+        let out = run(line);
+        if line.starts_with("resi wallet show") {
+            assert!(
+                out.contains("5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV"),
+                "{out}"
+            );
+        }
+        if line.starts_with("resi policy test") {
+            assert!(out.contains("0 failed"), "{out}");
+        }
+        if line.starts_with("resi component inspect policies/") {
+            assert!(out.contains("imports: none"), "{out}");
+        }
+    }
+}
