@@ -15,6 +15,8 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<std::process::ExitCode> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     coordinator::run(Cli::parse().args)
 }
