@@ -22,11 +22,14 @@ pub enum Membership {
     Validator,
 }
 
+/// A snapshot of the subnet: hotkey -> validator permit, with when it was read.
+type Snapshot = Option<(Instant, Arc<HashMap<[u8; 32], bool>>)>;
+
 /// A cached view of the subnet's registrations.
 pub struct Registry {
     fetch: Fetch,
     ttl: Duration,
-    cache: tokio::sync::RwLock<Option<(Instant, Arc<HashMap<[u8; 32], bool>>)>>,
+    cache: tokio::sync::RwLock<Snapshot>,
 }
 
 impl Registry {

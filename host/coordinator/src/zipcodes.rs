@@ -271,7 +271,10 @@ impl ExpectedCounts for MapCounts {
 
 /// Counts from a closure, e.g. `FnCounts::new(move |z| Some(market.count(z)))`.
 #[derive(Clone)]
-pub struct FnCounts(Arc<dyn Fn(&str) -> Option<u32> + Send + Sync>);
+pub struct FnCounts(Arc<CountFn>);
+
+/// The closure type behind [`FnCounts`].
+pub type CountFn = dyn Fn(&str) -> Option<u32> + Send + Sync;
 
 impl FnCounts {
     /// Wraps `f`.
