@@ -20,6 +20,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Subnet owner: serve zipcode assignments, upload grants and epoch reveals (SN46 protocol).
+    Coordinator(cmd::coordinator::CoordinatorArgs),
     /// Inspect WebAssembly components (scrapers and policies).
     #[command(subcommand)]
     Component(cmd::component::ComponentCmd),
@@ -57,6 +59,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Component(c) => cmd::component::run(c),
+        Command::Coordinator(a) => cmd::coordinator::run(a),
         Command::Wallet(c) => cmd::wallet::run(c),
         Command::Chain(c) => cmd::chain::run(c),
         Command::Market(a) => cmd::market::run(a),

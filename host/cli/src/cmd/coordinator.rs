@@ -62,7 +62,12 @@ pub struct CoordinatorArgs {
     #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "")]
     pub s3_access_key: String,
     /// S3 secret access key.
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", default_value = "", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
     pub s3_secret_key: String,
     /// Path-style S3 URLs (moto, MinIO); default virtual-hosted style.
     #[arg(long)]
@@ -120,8 +125,8 @@ impl CoordinatorArgs {
         let mut c = CoordinatorConfig::new(&self.data_dir);
         c.listen = self.listen;
         c.public_url = self.public_url.clone();
-        c.epoch_length_secs = u32::try_from(self.epoch_length.as_secs())
-            .context("--epoch-length is too long")?;
+        c.epoch_length_secs =
+            u32::try_from(self.epoch_length.as_secs()).context("--epoch-length is too long")?;
         c.netuid = self.netuid;
         c.selection.target_listings = self.target_listings;
         c.selection.tolerance_percent = self.tolerance_percent;

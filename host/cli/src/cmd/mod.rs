@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod component;
+pub mod coordinator;
 pub mod devnet;
 pub mod market;
 pub mod miner;
