@@ -4,7 +4,7 @@
 //! - `validationSeed`: 32 bytes as hex (required for scoring);
 //! - `validationSeedSha256`: the commitment published at epoch start; when present the seed
 //!   must hash to it, otherwise the epoch is refused (the coordinator changed the seed);
-//! - per zipcode `isHoneypot` (bool) and `trueCount` (u32).
+//! - per zipcode `isHoneypot` (bool) and `trueCount` or `actualListings` (u32).
 
 use crate::error::ValidatorError;
 use resi_sandbox::policy::wit;
@@ -75,7 +75,15 @@ impl EpochFacts {
             .ok_or_else(|| {
                 ValidatorError::Facts(format!("validationSeed {seed_hex:?} is not 32 hex bytes"))
             })?;
-        if let Some(commit) = v.get("validationSeedSha256").and_then(Value::as_str) {
+        // The coordinator publishes the commitment under `metadata`; accept it top-level too.
+        let commitment = v
+            .get("validationSeedSha256")
+            .or_else(|| {
+                v.get("metadata")
+                    .and_then(|m| m.get("validationSeedSha256"))
+            })
+            .and_then(Value::as_str);
+        if let Some(commit) = commitment {
             let got = hex::encode(Sha256::digest(seed));
             if !got.eq_ignore_ascii_case(commit) {
                 return Err(ValidatorError::Facts(format!(
@@ -99,8 +107,10 @@ impl EpochFacts {
                 .get("isHoneypot")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
+            // `actualListings` is what resi's coordinator reveals for honeypots.
             let true_count = z
                 .get("trueCount")
+                .or_else(|| z.get("actualListings"))
                 .and_then(Value::as_u64)
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(0);
@@ -154,5 +164,42 @@ impl EpochFacts {
     /// The assignment of `zipcode`, if assigned.
     pub fn assignment(&self, zipcode: &str) -> Option<&AssignmentFacts> {
         self.assignments.iter().find(|a| a.zipcode == zipcode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact shape resi's coordinator answers on `/epoch/{id}` after the deadline.
+    fn coordinator_answer(seed: [u8; 32], commitment: &str) -> Value {
+        serde_json::json!({
+            "success": true,
+            "epochId": "2025-10-01T16-00-00",
+            "epochStart": "2025-10-01T16:00:00.000Z",
+            "epochEnd": "2025-10-01T20:00:00.000Z",
+            "nonce": "376ce532f42cf2a5",
+            "submissionDeadline": "2025-10-01T20:00:00.000Z",
+            "zipcodes": [
+                {"zipcode": "19103", "expectedListings": 250, "isHoneypot": false},
+                {"zipcode": "00501", "expectedListings": 230, "isHoneypot": true, "actualListings": 0}
+            ],
+            "metadata": {"validationSeedSha256": commitment},
+            "validationSeed": hex::encode(seed),
+        })
+    }
+
+    #[test]
+    fn reads_the_coordinators_reveal_and_checks_the_commitment() {
+        let seed = [7u8; 32];
+        let good = hex::encode(Sha256::digest(seed));
+        let facts = EpochFacts::from_json(&coordinator_answer(seed, &good)).unwrap();
+        assert_eq!(facts.validation_seed, seed);
+        let honeypot = facts.assignment("00501").unwrap();
+        assert!(honeypot.honeypot);
+        assert_eq!(honeypot.true_count, 0);
+        assert!(!facts.assignment("19103").unwrap().honeypot);
+        let err = EpochFacts::from_json(&coordinator_answer(seed, &"00".repeat(32))).unwrap_err();
+        assert!(err.to_string().contains("commitment"), "{err}");
     }
 }
