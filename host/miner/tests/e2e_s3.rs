@@ -1,0 +1,280 @@
+//! The miner end to end against a real S3 server (moto, from `RESI_S3_ENDPOINT`, set by
+//! `cargo xtask test`): a stand-in coordinator hands out resi-store's presigned S3 POST grant
+//! for the miner's `data/hotkey=<hk>/` folder, the miner scrapes the synthetic market through
+//! the market scraper and uploads straight to the bucket. The bucket then holds exactly the
+//! market's listings per zipcode and a manifest that verifies; a second run uploads nothing.
+//! Skipped loudly when `RESI_S3_ENDPOINT` is unset (a failure with `RESI_REQUIRE_S3=1`).
+//!
+//! Needs the guests built (`cargo xtask guests`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use resi_core::Hotkey;
+use resi_market::{Market, MarketConfig, serve_market};
+use resi_miner::{Miner, MinerConfig};
+use resi_store::{S3Config, Store};
+use resi_submission::manifest::Manifest;
+use resi_submission::{ObjectKey, ReadCaps, SubmissionFile, read_listings};
+use serde_json::{Value, json};
+use sha2::Digest as _;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const EPOCH: &str = "2025-10-01T16-00-00";
+
+/// The moto endpoint, or None after a loud skip (a failure when `RESI_REQUIRE_S3=1`).
+fn s3_endpoint(test: &str) -> Option<String> {
+    match std::env::var("RESI_S3_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ => {
+            assert!(
+                std::env::var("RESI_REQUIRE_S3").as_deref() != Ok("1"),
+                "RESI_REQUIRE_S3=1 but RESI_S3_ENDPOINT is unset"
+            );
+            eprintln!(
+                "!!!! SKIPPED {test}: RESI_S3_ENDPOINT is not set (run `cargo xtask test`) !!!!"
+            );
+            None
+        }
+    }
+}
+
+/// Creates `bucket` on moto (which accepts an unsigned CreateBucket) with a plain HTTP/1.1 PUT.
+fn create_bucket(endpoint: &str, bucket: &str) {
+    let hostport = endpoint
+        .strip_prefix("http://")
+        .expect("RESI_S3_ENDPOINT is http://host:port")
+        .trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(hostport).expect("connect to moto");
+    s.write_all(
+        format!(
+            "PUT /{bucket} HTTP/1.1\r\nHost: {hostport}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .expect("send");
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "create bucket {bucket}: {answer}"
+    );
+}
+
+#[derive(Clone)]
+struct Coord {
+    store: Store,
+    assignment: Value,
+    statuses: Arc<Mutex<Vec<Value>>>,
+    grants: Arc<Mutex<u32>>,
+}
+
+async fn current(State(c): State<Coord>) -> Json<Value> {
+    Json(c.assignment.clone())
+}
+
+async fn status(State(c): State<Coord>, Json(body): Json<Value>) -> Json<Value> {
+    c.statuses.lock().expect("lock").push(body);
+    Json(json!({"success": true}))
+}
+
+async fn folder_access(
+    State(c): State<Coord>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, (StatusCode, String)> {
+    let hk = body["hotkey"].as_str().unwrap_or_default();
+    let post = c
+        .store
+        .presigned_post(
+            &format!("data/hotkey={hk}/"),
+            1024,
+            5 << 30,
+            chrono::Utc::now(),
+            Duration::from_secs(3600),
+        )
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    *c.grants.lock().expect("lock") += 1;
+    Ok(Json(serde_json::to_value(post).expect("json")))
+}
+
+fn guests_dir() -> PathBuf {
+    std::env::var_os("RESI_GUESTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"))
+}
+
+fn scraper_toml(dir: &Path, base_url: &str) -> PathBuf {
+    let wasm = guests_dir().join("market-scraper.wasm");
+    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}); build the guests: cargo xtask guests",
+            wasm.display()
+        )
+    });
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    std::fs::copy(&wasm, dir.join("market-scraper.wasm")).expect("copy wasm");
+    let path = dir.join("scraper.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"market\"\nversion = \"0.1.0\"\nwasm = \"market-scraper.wasm\"\nsha256 = \"{sha}\"\n\
+             [network]\nallow = [\"{base_url}\"]\nrequests_per_second = 1000\nburst = 1000\n\
+             [limits]\ntimeout_s = 120\nmax_listings = 5000\n[config]\nbase_url = \"{base_url}\"\n"
+        ),
+    )
+    .expect("write scraper.toml");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn miner_uploads_an_epoch_to_s3_through_presigned_post() {
+    let Some(endpoint) = s3_endpoint("miner_uploads_an_epoch_to_s3_through_presigned_post") else {
+        return;
+    };
+    let bucket = format!("resi-miner-e2e-{}", std::process::id());
+    create_bucket(&endpoint, &bucket);
+    let store = Store::s3(S3Config {
+        endpoint: Some(endpoint.clone()),
+        bucket,
+        region: "us-east-1".into(),
+        access_key_id: "testing".into(),
+        secret_access_key: "testing-secret".into(),
+        path_style: true,
+    })
+    .expect("s3 store");
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let market = Arc::new(
+        Market::new(MarketConfig {
+            seed: 46,
+            zipcodes_path: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/data/us-zipcodes.csv"),
+            min_listings: 20,
+            max_listings: 120,
+            ..MarketConfig::default()
+        })
+        .expect("market"),
+    );
+    let server = serve_market(market.clone(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("serve market");
+    let zips: Vec<String> = ["19103", "10001", "60614", "94110", "02139"]
+        .iter()
+        .filter(|z| market.count(z) > 0)
+        .take(3)
+        .map(|z| z.to_string())
+        .collect();
+    assert!(zips.len() >= 2, "too few market zipcodes: {zips:?}");
+
+    let deadline = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let coord = Coord {
+        store: store.clone(),
+        assignment: json!({
+            "success": true, "epochId": EPOCH, "nonce": "376ce532f42cf2a5",
+            "submissionDeadline": deadline,
+            "zipcodes": zips.iter().map(|z| json!({"zipcode": z, "expectedListings": market.count(z)})).collect::<Vec<_>>(),
+        }),
+        statuses: Arc::default(),
+        grants: Arc::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = Router::new()
+        .route("/api/v1/zipcode-assignments/current", get(current))
+        .route("/api/v1/zipcode-assignments/status", post(status))
+        .route("/get-folder-access", post(folder_access))
+        .with_state(coord.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let hotkey = Hotkey::from_uri("//Alice").expect("alice");
+    let coldkey = Hotkey::from_uri("//Bob").expect("bob").ss58();
+    let manifest_path = scraper_toml(tmp.path(), &server.base_url());
+    let make_miner = || {
+        let client = resi_client::ApiClient::new(
+            resi_client::ClientConfig::new(format!("http://{addr}")),
+            Some(hotkey.clone()),
+        )
+        .expect("client");
+        let loaded = resi_scraper::manifest::ScraperManifest::load(&manifest_path).expect("load");
+        let mut cfg = MinerConfig::new(tmp.path().join("miner"), coldkey.clone());
+        cfg.once = true;
+        cfg.concurrency = 2;
+        cfg.upstream_json = true;
+        cfg.progress = false;
+        Miner::new(client, hotkey.clone(), loaded, cfg).expect("miner")
+    };
+    let summaries = make_miner().run().await.expect("run");
+    assert_eq!(summaries.len(), 1);
+    let s = &summaries[0];
+    assert_eq!(s.final_status.as_deref(), Some("COMPLETED"), "{s:?}");
+    assert!(s.failed.is_empty(), "{s:?}");
+    assert!(*coord.grants.lock().expect("lock") >= 1);
+
+    let hk = hotkey.ss58();
+    let listed: Vec<String> = store
+        .list(&format!("data/hotkey={hk}/"))
+        .await
+        .expect("list bucket")
+        .into_iter()
+        .map(|m| m.key)
+        .collect();
+    assert_eq!(listed.len(), zips.len() * 3, "{listed:?}");
+    for zip in &zips {
+        let key = |f| ObjectKey::new(&hk, EPOCH, zip, f).expect("key").to_key();
+        let parquet = store
+            .get(&key(SubmissionFile::Listings), 64 << 20)
+            .await
+            .expect("parquet in the bucket");
+        let listings = read_listings(&parquet, &ReadCaps::default()).expect("read parquet");
+        let mut want: Vec<(String, Option<u64>)> = market
+            .listings(zip)
+            .into_iter()
+            .map(|l| (l.zpid.clone(), Some(l.price)))
+            .collect();
+        want.sort();
+        let mut got: Vec<(String, Option<u64>)> = listings
+            .iter()
+            .map(|l| (l.zpid.clone().expect("zpid"), l.price))
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "zipcode {zip}");
+        let m = store
+            .get(&key(SubmissionFile::Manifest), 64 << 10)
+            .await
+            .expect("manifest in the bucket");
+        let m = Manifest::from_json(&m, &ReadCaps::default()).expect("manifest parses");
+        m.verify(&hk).expect("manifest verifies");
+        m.check_parquet(&parquet)
+            .expect("manifest describes the parquet");
+        assert_eq!(m.listing_count as usize, want.len());
+        assert!(
+            listed
+                .iter()
+                .any(|k| k.contains(&format!("zipcode={zip}/data_")) && k.ends_with(".json")),
+            "{listed:?}"
+        );
+    }
+    let statuses = coord.statuses.lock().expect("lock").clone();
+    assert_eq!(statuses.last().expect("status")["status"], "COMPLETED");
+
+    // A second run on the same data directory uploads nothing and reports nothing.
+    let again = make_miner().run().await.expect("run again");
+    assert!(again.is_empty());
+    assert_eq!(
+        store
+            .list(&format!("data/hotkey={hk}/"))
+            .await
+            .expect("list")
+            .len(),
+        listed.len()
+    );
+    assert_eq!(coord.statuses.lock().expect("lock").len(), statuses.len());
+}
