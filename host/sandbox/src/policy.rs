@@ -108,7 +108,7 @@ fn engine_for(options: &PolicyEngineOptions) -> Result<Engine, SandboxError> {
     config.consume_fuel(true);
     config.epoch_interruption(false);
     config.max_wasm_stack(options.limits.max_stack_bytes);
-    config.cranelift_opt_level(options.opt_level.clone());
+    config.cranelift_opt_level(options.opt_level);
     config.debug_info(false);
     config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(20));
     config.parallel_compilation(true);

@@ -124,7 +124,7 @@ fn same_bytes_and_fuel_across_runs_and_engine_settings() {
         (OptLevel::SpeedAndSize, true),
         (OptLevel::Speed, false),
     ] {
-        let policy = policy_with(opt.clone(), pooling);
+        let policy = policy_with(opt, pooling);
         assert_eq!(
             run(&policy, &input),
             (reference.clone(), reference_fuel.clone()),

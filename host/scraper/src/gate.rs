@@ -353,10 +353,8 @@ impl HttpGate {
             })
             .collect();
         let cap = self.inner.rules.max_response_bytes;
-        if let Some(len) = response.content_length() {
-            if len > cap {
-                return Err(FetchError::TooLarge(cap));
-            }
+        if response.content_length().is_some_and(|len| len > cap) {
+            return Err(FetchError::TooLarge(cap));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response

@@ -140,7 +140,7 @@ fn setup(c: &CommonArgs) -> anyhow::Result<Setup> {
     })
 }
 
-fn verifier(path: &PathBuf) -> anyhow::Result<Arc<ComponentVerifier>> {
+fn verifier(path: &std::path::Path) -> anyhow::Result<Arc<ComponentVerifier>> {
     let loaded =
         ScraperManifest::load(path).with_context(|| format!("loading {}", path.display()))?;
     let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
@@ -155,10 +155,10 @@ fn verifier(path: &PathBuf) -> anyhow::Result<Arc<ComponentVerifier>> {
     )))
 }
 
-async fn score(
-    c: CommonArgs,
-    chain: Option<(PathBuf, u16, Option<(u16, u8)>)>,
-) -> anyhow::Result<ExitCode> {
+/// Where weights go after scoring: local chain file, netuid, optional (burn uid, burn percent).
+type WeightTarget = (PathBuf, u16, Option<(u16, u8)>);
+
+async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<ExitCode> {
     let s = setup(&c)?;
     let v = verifier(&c.verifier)?;
     let result = validate_epoch(&s.cfg, &s.store, s.db.clone(), v, &s.facts).await?;
