@@ -1,0 +1,335 @@
+//! End to end over real services on 127.0.0.1: a local chain, the synthetic market, the real
+//! coordinator (injected clock), a fabricating miner writing straight into the store, three
+//! honest `resi_miner::Miner`s running the market scraper one after another, then (after the
+//! deadline) two validators reading the revealed epoch from the coordinator and validating it
+//! with the released policy and the market scraper as verifier. Both reach the same outcome
+//! hash, the honest miners all get weight with the earliest first, the fabricator gets 0 with
+//! the `fabrication` flag, and both validators' weights land on the local chain.
+//!
+//! Needs the guests built (`cargo xtask guests`).
+
+use resi_chain::{LocalChain, SubnetParams};
+use resi_client::{ApiClient, ClientConfig};
+use resi_coordinator::zipcodes::ZipTable;
+use resi_coordinator::{CoordinatorConfig, FnCounts, RateLimits, StoreConfig};
+use resi_core::keys::Hotkey;
+use resi_core::listing::Listing;
+use resi_market::{Market, MarketConfig, serve_market};
+use resi_miner::{Miner, MinerConfig};
+use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
+use resi_scraper::{ManifestHost, MemorySink, ScraperManifest};
+use resi_store::Store;
+use resi_submission::{ScraperInfo, UnsignedManifest, write_listings};
+use resi_validator::db::Db;
+use resi_validator::report::ConsensusLevel;
+use resi_validator::validate::set_weights;
+use resi_validator::{
+    ComponentVerifier, EpochFacts, IngestOptions, PolicyPin, ValidatorConfig, agreement,
+    validate_epoch,
+};
+use serde_json::Value;
+use sha2::Digest as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+const EPOCH_SECS: i64 = 3600;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn zipcodes_csv() -> PathBuf {
+    repo().join("../shared/data/us-zipcodes.csv")
+}
+
+fn guests_dir() -> PathBuf {
+    std::env::var_os("RESI_GUESTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("guests/dist"))
+}
+
+/// A scraper.toml for the market scraper allowlisting `base_url`.
+fn scraper_toml(dir: &Path, base_url: &str) -> PathBuf {
+    let wasm = guests_dir().join("market-scraper.wasm");
+    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}); build the guests: cargo xtask guests",
+            wasm.display()
+        )
+    });
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    std::fs::copy(&wasm, dir.join("market-scraper.wasm")).expect("copy wasm");
+    let path = dir.join("scraper.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"market\"\nversion = \"0.1.0\"\nwasm = \"market-scraper.wasm\"\nsha256 = \"{sha}\"\n\
+             [network]\nallow = [\"{base_url}\"]\nrequests_per_second = 1000\nburst = 1000\n\
+             [limits]\ntimeout_s = 120\nmax_listings = 5000\n[config]\nbase_url = \"{base_url}\"\n"
+        ),
+    )
+    .expect("write scraper.toml");
+    path
+}
+
+fn client(url: &str, key: &Hotkey) -> ApiClient {
+    ApiClient::new(ClientConfig::new(url), Some(key.clone())).expect("client")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn miners_coordinator_market_and_two_validators() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+
+    // Chain: 3 honest miners, 1 fabricator, 2 validators (TEST ONLY keys).
+    let chain_path = dir.join("chain.sqlite");
+    let chain = LocalChain::open_with_block_time(&chain_path, 0).expect("chain");
+    chain
+        .set_subnet(
+            46,
+            &SubnetParams {
+                weights_set_rate_limit: 0,
+                commit_reveal_enabled: false,
+                ..SubnetParams::default()
+            },
+        )
+        .expect("subnet");
+    let miners: Vec<Hotkey> = (1..=3)
+        .map(|n| Hotkey::from_uri(&format!("//Miner{n}")).expect("miner key"))
+        .collect();
+    let fabricator = Hotkey::from_uri("//Fabricator").expect("fabricator key");
+    let validators: Vec<Hotkey> = (1..=2)
+        .map(|n| Hotkey::from_uri(&format!("//Validator{n}")).expect("validator key"))
+        .collect();
+    for k in miners.iter().chain([&fabricator]) {
+        chain.register(46, &k.public(), false).expect("register");
+    }
+    for k in &validators {
+        chain.register(46, &k.public(), true).expect("register");
+    }
+    let coldkey = Hotkey::from_uri("//Owner").expect("coldkey").ss58();
+
+    // Market.
+    let market = Arc::new(
+        Market::new(MarketConfig {
+            seed: 46,
+            zipcodes_path: zipcodes_csv(),
+            min_listings: 200,
+            max_listings: 400,
+            ..MarketConfig::default()
+        })
+        .expect("market"),
+    );
+    let market_srv = serve_market(market.clone(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("serve market");
+
+    // Coordinator, with a clock we can move past the deadline. If the hour is about to end,
+    // start in the next epoch (less than MAX_AGE_SECS ahead, so miners' real-time signatures
+    // still pass).
+    let now = resi_core::auth::now_unix();
+    let left = EPOCH_SECS - now.rem_euclid(EPOCH_SECS);
+    let offset = Arc::new(AtomicI64::new(if left < 240 { left + 2 } else { 0 }));
+    let clock_offset = offset.clone();
+    let clock = move || resi_core::auth::now_unix() + clock_offset.load(Ordering::SeqCst);
+    let objects = dir.join("objects");
+    let mut cfg = CoordinatorConfig::new(dir.join("coord"));
+    cfg.listen = "127.0.0.1:0".parse().expect("addr");
+    cfg.epoch_length_secs = EPOCH_SECS as u32;
+    cfg.miner_upload_min_bytes = 16;
+    cfg.registry_ttl = Duration::ZERO;
+    cfg.rate_limits = RateLimits::default().scaled(100);
+    cfg.store = StoreConfig::Local(objects.clone());
+    cfg.selection.target_listings = 1_500;
+    cfg.clock = Some(Arc::new(clock.clone()));
+    let table = Arc::new(ZipTable::load(&zipcodes_csv()).expect("zipcode table"));
+    let m = market.clone();
+    let counts = FnCounts::new(move |z| Some(m.count(z)));
+    let coord = resi_coordinator::serve(
+        cfg,
+        table,
+        Arc::new(counts),
+        LocalChain::open(&chain_path).expect("chain"),
+    )
+    .await
+    .expect("coordinator");
+    let url = coord.url();
+    let store = Store::local(&objects).expect("store");
+
+    // The fabricator's assignment; it submits first (so it leads every ranking it enters),
+    // with invented zpids for one real zipcode, straight into the store.
+    let a = client(&url, &fabricator)
+        .assignment_current()
+        .await
+        .expect("assignment");
+    let epoch_id = a.epoch_id.to_string();
+    let fab_zip = a
+        .zipcodes
+        .iter()
+        .find(|z| market.count(&z.zipcode) > 0)
+        .expect("a real zipcode")
+        .clone();
+    let fake: Vec<Listing> = (0..fab_zip.expected_listings)
+        .map(|i| Listing {
+            zpid: Some(format!("{}{:07}", 8_000 + i, i)),
+            mls_id: None,
+            address: format!("{i} Nowhere Lane, Springfield"),
+            zipcode: fab_zip.zipcode.clone(),
+            price: Some(300_000 + u64::from(i) * 1000),
+            bedrooms: Some(3),
+            bathrooms: Some(2.0),
+            sqft: Some(1500),
+            listing_date: "2025-09-01".into(),
+            property_type: "SINGLE_FAMILY".into(),
+            listing_status: "FOR_SALE".into(),
+            days_on_market: Some(10),
+            source_url: format!("{}/homes/{}{:07}", market_srv.base_url(), 8_000 + i, i),
+            scraped_timestamp: chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+        .collect();
+    let parquet = write_listings(&fake).expect("parquet");
+    let now_s = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let manifest = UnsignedManifest {
+        epoch_id: epoch_id.clone(),
+        nonce: a.nonce.clone(),
+        hotkey: fabricator.ss58(),
+        zipcode: fab_zip.zipcode.clone(),
+        listing_count: fake.len() as u64,
+        parquet_sha256: resi_submission::sha256_hex(&parquet),
+        parquet_size: parquet.len() as u64,
+        scraper: ScraperInfo {
+            name: "market".into(),
+            version: "0.1.0".into(),
+            wasm_sha256: "00".repeat(32),
+        },
+        mining_start_time: now_s.clone(),
+        mining_end_time: now_s,
+    }
+    .sign(&fabricator);
+    let prefix = format!(
+        "data/hotkey={}/epoch={epoch_id}/zipcode={}/",
+        fabricator.ss58(),
+        fab_zip.zipcode
+    );
+    store
+        .put(&format!("{prefix}listings.parquet"), parquet)
+        .await
+        .expect("put parquet");
+    store
+        .put(&format!("{prefix}manifest.json"), manifest.to_json_bytes())
+        .await
+        .expect("put manifest");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    // The honest miners, one after another.
+    let manifest_path = scraper_toml(dir, &market_srv.base_url());
+    for (i, hk) in miners.iter().enumerate() {
+        let loaded = ScraperManifest::load(&manifest_path).expect("load scraper");
+        let mut mcfg = MinerConfig::new(dir.join(format!("miner{i}")), coldkey.clone());
+        mcfg.once = true;
+        mcfg.concurrency = 2;
+        mcfg.progress = false;
+        let miner = Miner::new(client(&url, hk), hk.clone(), loaded, mcfg).expect("miner");
+        let summaries = miner.run().await.expect("miner run");
+        assert_eq!(summaries.len(), 1, "{summaries:?}");
+        assert_eq!(summaries[0].epoch_id, epoch_id);
+        assert_eq!(
+            summaries[0].final_status.as_deref(),
+            Some("COMPLETED"),
+            "{summaries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Past the deadline: the coordinator reveals the seed and the honeypots.
+    let deadline = chrono::DateTime::parse_from_rfc3339(&a.submission_deadline)
+        .expect("deadline")
+        .timestamp();
+    offset.store(deadline + 5 - resi_core::auth::now_unix(), Ordering::SeqCst);
+
+    let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())
+        .expect("engine");
+    let loaded = ScraperManifest::load(&manifest_path).expect("load scraper");
+    let scraper = engine
+        .load(&loaded.wasm)
+        .expect("load wasm")
+        .with_limits(loaded.manifest.sandbox_limits(engine.limits()));
+    let verifier = Arc::new(ComponentVerifier::new(
+        scraper,
+        loaded.manifest,
+        loaded.secrets,
+    ));
+    let pin = PolicyPin::from_release(&repo().join("policies/zipcode-competitive/1.0.0"))
+        .expect("policy pin");
+    let http = reqwest::Client::new();
+    let mut reports = Vec::new();
+    let mut dbs = Vec::new();
+    for (i, v) in validators.iter().enumerate() {
+        let ts = clock();
+        let msg = resi_core::commitments::validation(&epoch_id, ts);
+        let raw: Value = http
+            .get(format!("{url}/api/v1/zipcode-assignments/epoch/{epoch_id}"))
+            .query(&[
+                ("hotkey", v.ss58()),
+                ("signature", v.sign(msg.as_bytes()).to_hex()),
+                ("timestamp", ts.to_string()),
+            ])
+            .send()
+            .await
+            .expect("epoch request")
+            .error_for_status()
+            .expect("epoch answer")
+            .json()
+            .await
+            .expect("epoch json");
+        assert!(raw.get("validationSeed").is_some(), "{raw}");
+        let facts = EpochFacts::from_json(&raw).expect("facts");
+        assert_eq!(facts.epoch_id, epoch_id);
+        let db = Arc::new(Db::open(&dir.join(format!("v{i}.sqlite"))).expect("db"));
+        let vcfg = ValidatorConfig {
+            hotkey: v.clone(),
+            pin: pin.clone(),
+            ingest: IngestOptions::default(),
+            concurrency: 4,
+            verify_timeout: Duration::from_secs(30),
+            upload: true,
+        };
+        let r = validate_epoch(&vcfg, &store, db.clone(), verifier.clone(), &facts)
+            .await
+            .expect("validate");
+        reports.push(r.report);
+        dbs.push(db);
+    }
+
+    let scores = &reports[0].scores;
+    assert_eq!(reports[0].outcome_hash, reports[1].outcome_hash);
+    // (input_hash is not compared: it covers the verifier's observations, whose
+    // scraped_timestamp is the time of each validator's own lookup.)
+    let score = |hk: &Hotkey| scores.iter().find(|s| s.hotkey == hk.ss58()).cloned();
+    for hk in &miners {
+        let s = score(hk).unwrap_or_else(|| panic!("no score for {}: {scores:#?}", hk.ss58()));
+        assert!(s.ppb > 0, "{scores:#?}");
+    }
+    assert_eq!(scores[0].hotkey, miners[0].ss58(), "{scores:#?}");
+    let fab = score(&fabricator).expect("fabricator scored");
+    assert_eq!(fab.ppb, 0, "{scores:#?}");
+    assert!(fab.flags.iter().any(|f| f == "fabrication"), "{scores:#?}");
+
+    for (i, v) in validators.iter().enumerate() {
+        let a = agreement(&store, &reports[i]).await.expect("agreement");
+        assert_eq!(a.validators, 2);
+        assert_eq!(a.level, ConsensusLevel::Strong);
+        assert!(a.set_weights);
+        let set = set_weights(&chain, 46, v, &dbs[i], &reports[i], &a, None)
+            .await
+            .expect("set weights")
+            .expect("weights set");
+        assert!(!set.0.uids.is_empty());
+    }
+    let history = chain.weights_history(46).expect("history");
+    assert_eq!(history.len(), 2, "{history:?}");
+    coord.shutdown().await;
+}
