@@ -224,6 +224,20 @@ impl ApiClient {
         .await
     }
 
+    /// `GET /epoch/{epochId}` as raw JSON, so the resi extensions of the validators' answer
+    /// (`validationSeed`, `isHoneypot`, `actualListings`, `metadata.validationSeedSha256`)
+    /// reach the validator intact. Signed with the validation commitment.
+    pub async fn epoch_reveal(&self, epoch_id: &EpochId) -> Result<serde_json::Value, ApiError> {
+        let path = format!("{PATH_ASSIGNMENT_EPOCH_PREFIX}{epoch_id}");
+        let key = self.signer(&endpoint(&Method::GET, &path))?;
+        let id = epoch_id.to_string();
+        self.call_json(Method::GET, &path, |r| {
+            let ts = now_unix();
+            r.query(&signed_query(key, &commitments::validation(&id, ts), ts))
+        })
+        .await
+    }
+
     /// `GET /api/v1/zipcode-assignments/epoch/{epochId}` (validators).
     pub async fn assignment_for_epoch(
         &self,

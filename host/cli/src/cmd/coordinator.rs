@@ -103,7 +103,7 @@ pub struct CoordinatorArgs {
 }
 
 /// Parses `4h`, `90m`, `60s` or plain seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last() {
         Some((i, 'h')) => (&s[..i], 3600),

@@ -1,9 +1,11 @@
 //! `resi validator`: validate an epoch (ingest, pinned policy with spot checks through a
 //! verifier component, report to the store), compare with other validators, set weights.
 //!
-//! The epoch facts come from the coordinator's validators-only `/epoch/{id}` answer, given as
-//! a JSON file (`--epoch-json`); the object store is a local directory (`--store`); the chain
-//! is the embedded local chain (`--chain.local`).
+//! The epoch facts come from the coordinator's validators-only `/epoch/{id}` answer, fetched
+//! with the validator's hotkey (`--coordinator`) or read from a JSON file (`--epoch-json`); the
+//! object store is a local directory (`--store`); the chain is the embedded local chain
+//! (`--chain.local`). `run` without `--once` loops: after each epoch boundary it validates the
+//! epoch that just closed (once its seed is revealed) and sets weights.
 
 use super::wallet::WalletArgs;
 use anyhow::Context;
@@ -37,12 +39,19 @@ pub enum Cmd {
 /// Options shared by the subcommands.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Epoch id (`YYYY-MM-DDTHH-MM-SS`).
+    /// Epoch id (`YYYY-MM-DDTHH-MM-SS`); default: the epoch that closed last.
     #[arg(long)]
-    pub epoch: String,
-    /// The coordinator's `/epoch/{id}` answer for validators (JSON file).
-    #[arg(long = "epoch-json")]
-    pub epoch_json: PathBuf,
+    pub epoch: Option<String>,
+    /// The coordinator's `/epoch/{id}` answer for validators, as a JSON file (instead of
+    /// fetching it from `--coordinator`).
+    #[arg(long = "epoch-json", conflicts_with = "coordinator")]
+    pub epoch_json: Option<PathBuf>,
+    /// Coordinator URL to fetch the epoch's facts from (signed by the validator hotkey).
+    #[arg(long, env = "RESI_COORDINATOR")]
+    pub coordinator: Option<String>,
+    /// Epoch length of the subnet (4h in production; short for development, e.g. 60s).
+    #[arg(long = "epoch-length", default_value = "4h", value_parser = super::coordinator::parse_duration)]
+    pub epoch_length: Duration,
     /// Object store: a local directory.
     #[arg(long, default_value = "./resi-store")]
     pub store: PathBuf,
@@ -66,7 +75,7 @@ pub struct RunArgs {
     /// Common options.
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Validate the given epoch once and exit (tests, devnet).
+    /// Validate one epoch (`--epoch`, or the one that closed last) and exit.
     #[arg(long)]
     pub once: bool,
     /// Local chain database.
@@ -92,12 +101,12 @@ pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
         match cmd {
             Cmd::Score(c) => score(c, None).await,
             Cmd::Run(r) => {
-                anyhow::ensure!(
-                    r.once,
-                    "only `--once --epoch ID` is supported: the epoch facts come from --epoch-json"
-                );
                 let burn = r.burn_pct.map(|p| (r.burn_uid, p));
-                score(r.common, Some((r.chain, r.netuid, burn))).await
+                let target: WeightTarget = (r.chain, r.netuid, burn);
+                if r.once {
+                    return score(r.common, Some(target)).await;
+                }
+                run_loop(r.common, target).await
             }
             Cmd::Consensus(c) => consensus(c).await,
         }
@@ -111,20 +120,55 @@ struct Setup {
     facts: EpochFacts,
 }
 
-fn setup(c: &CommonArgs) -> anyhow::Result<Setup> {
+/// The epoch to work on: `--epoch`, else the one that closed last.
+fn epoch_id(c: &CommonArgs) -> anyhow::Result<resi_core::epoch::EpochId> {
+    match &c.epoch {
+        Some(id) => id
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--epoch {id:?}: {e}")),
+        None => {
+            let secs = u32::try_from(c.epoch_length.as_secs()).context("--epoch-length")?;
+            let schedule = resi_core::epoch::EpochSchedule::new(secs)?;
+            Ok(schedule.previous(resi_core::auth::now_unix())?.id)
+        }
+    }
+}
+
+/// The epoch's facts, from `--epoch-json` or the coordinator.
+async fn facts(c: &CommonArgs, hotkey: &resi_core::Hotkey) -> anyhow::Result<EpochFacts> {
+    let id = epoch_id(c)?;
+    let value: serde_json::Value = match (&c.epoch_json, &c.coordinator) {
+        (Some(path), _) => {
+            let text =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?
+        }
+        (None, Some(url)) => {
+            let client = resi_client::ApiClient::new(
+                resi_client::ClientConfig::new(url.clone()),
+                Some(hotkey.clone()),
+            )?;
+            client
+                .epoch_reveal(&id)
+                .await
+                .with_context(|| format!("fetching epoch {id} from {url}"))?
+        }
+        (None, None) => anyhow::bail!("give --coordinator URL or --epoch-json FILE"),
+    };
+    let facts = EpochFacts::from_json(&value)?;
+    anyhow::ensure!(
+        facts.epoch_id == id.to_string(),
+        "the facts are for epoch {}, not {id}",
+        facts.epoch_id
+    );
+    Ok(facts)
+}
+
+async fn setup(c: &CommonArgs) -> anyhow::Result<Setup> {
     let hotkey = c.wallet.load_hotkey()?;
     let pin = PolicyPin::from_release(&c.policy)
         .with_context(|| format!("policy {}", c.policy.display()))?;
-    let text = std::fs::read(&c.epoch_json)
-        .with_context(|| format!("reading {}", c.epoch_json.display()))?;
-    let facts = EpochFacts::from_json(&serde_json::from_slice(&text)?)?;
-    anyhow::ensure!(
-        facts.epoch_id == c.epoch,
-        "{} is for epoch {}, not {}",
-        c.epoch_json.display(),
-        facts.epoch_id,
-        c.epoch
-    );
+    let facts = facts(c, &hotkey).await?;
     Ok(Setup {
         cfg: ValidatorConfig {
             hotkey,
@@ -158,8 +202,55 @@ fn verifier(path: &std::path::Path) -> anyhow::Result<Arc<ComponentVerifier>> {
 /// Where weights go after scoring: local chain file, netuid, optional (burn uid, burn percent).
 type WeightTarget = (PathBuf, u16, Option<(u16, u8)>);
 
+/// `run` without `--once`: after every epoch boundary, validate the epoch that just closed
+/// (retrying until the coordinator reveals its seed) and set weights. Failures are logged and
+/// retried; they never end the loop.
+async fn run_loop(mut c: CommonArgs, target: WeightTarget) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        c.epoch.is_none(),
+        "--epoch is for --once; the loop follows the clock"
+    );
+    let secs = u32::try_from(c.epoch_length.as_secs()).context("--epoch-length")?;
+    let schedule = resi_core::epoch::EpochSchedule::new(secs)?;
+    let mut done: Option<String> = None;
+    loop {
+        let now = resi_core::auth::now_unix();
+        let previous = schedule.previous(now)?.id.to_string();
+        if done.as_deref() != Some(previous.as_str()) {
+            c.epoch = Some(previous.clone());
+            match score(clone_args(&c), Some(target.clone())).await {
+                Ok(_) => done = Some(previous.clone()),
+                Err(e) => tracing::warn!("epoch {previous}: {e:#}; retrying in 10 s"),
+            }
+            c.epoch = None;
+            if done.as_deref() != Some(previous.as_str()) {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                continue;
+            }
+        }
+        let next = schedule.current(now)?.end.timestamp();
+        let wait = u64::try_from(next - now).unwrap_or(0) + 1;
+        tracing::info!("epoch {previous} validated; next boundary in {wait} s");
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+}
+
+fn clone_args(c: &CommonArgs) -> CommonArgs {
+    CommonArgs {
+        epoch: c.epoch.clone(),
+        epoch_json: c.epoch_json.clone(),
+        coordinator: c.coordinator.clone(),
+        epoch_length: c.epoch_length,
+        store: c.store.clone(),
+        policy: c.policy.clone(),
+        verifier: c.verifier.clone(),
+        db: c.db.clone(),
+        wallet: c.wallet.clone(),
+    }
+}
+
 async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<ExitCode> {
-    let s = setup(&c)?;
+    let s = setup(&c).await?;
     let v = verifier(&c.verifier)?;
     let result = validate_epoch(&s.cfg, &s.store, s.db.clone(), v, &s.facts).await?;
     let r = &result.report;
@@ -200,10 +291,10 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<Exi
 }
 
 async fn consensus(c: CommonArgs) -> anyhow::Result<ExitCode> {
-    let s = setup(&c)?;
+    let s = setup(&c).await?;
     let key = format!(
         "{}validation_report.json",
-        resi_validator::report::validator_prefix(&s.cfg.hotkey.ss58(), &c.epoch)
+        resi_validator::report::validator_prefix(&s.cfg.hotkey.ss58(), &s.facts.epoch_id)
     );
     let own = s.store.get(&key, resi_validator::report::MAX_REPORT_BYTES);
     let own: resi_validator::ValidationReport = serde_json::from_slice(&own.await.context(
