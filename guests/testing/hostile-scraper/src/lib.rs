@@ -1,7 +1,9 @@
 //! `hostile-scraper`: a scraper that misbehaves on purpose, so the host's tests can show every
 //! sandbox limit holds. Config `mode` picks the behaviour: `loop` (never returns), `membomb`
 //! (allocates without end), `recurse` (unbounded recursion), `panic`, `emit-then-loop` (emits one
-//! batch, then spins: the batch must survive the timeout), `fetch` (GETs config `url`).
+//! batch, then spins: the batch must survive the timeout), `fetch` (GETs config `url`),
+//! `garbage` (emits records that break every rule of the listing record, one with a 1 MiB
+//! address), `flood` (emits batches of 1,000 listings without end).
 
 use resi_guest::scraper::*;
 
@@ -65,6 +67,26 @@ impl Guest for HostileScraper {
             "emit-then-loop" => {
                 emit(&[one(&task.zipcode)]);
                 spin()
+            }
+            "garbage" => {
+                let mut empty = one(&task.zipcode);
+                empty.zpid = None;
+                empty.address = String::new();
+                empty.price = None;
+                empty.source_url = String::new();
+                let mut absurd = one("ABCDE");
+                absurd.price = Some(5);
+                absurd.listing_date = "last tuesday".into();
+                let mut huge = one(&task.zipcode);
+                huge.address = "x".repeat(1 << 20);
+                emit(&[empty, absurd, huge]);
+                Ok(ScrapeSummary { emitted: 3, pages: 0 })
+            }
+            "flood" => {
+                let batch: Vec<Listing> = (0..1000).map(|_| one(&task.zipcode)).collect();
+                loop {
+                    emit(&batch);
+                }
             }
             "fetch" => {
                 let url = config_value(&task.config, "url").unwrap_or("http://127.0.0.1:1/");
