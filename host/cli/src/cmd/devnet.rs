@@ -48,6 +48,9 @@ pub struct DevnetArgs {
     /// Also write the outcome as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// The full composition over real short epochs (`--services` and its options).
+    #[command(flatten)]
+    services: super::devnet_services::ServicesArgs,
 }
 
 const ZIPCODES: [&str; 4] = ["19103", "10001", "94105", "60614"];
@@ -115,6 +118,16 @@ impl Observer for VerifierObserver<'_> {
 
 /// Runs the devnet.
 pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
+    if args.services.services {
+        return super::devnet_services::run(super::devnet_services::Inputs {
+            guests: args.guests,
+            policy: args.policy,
+            zipcodes: args.zipcodes,
+            miners: args.miners,
+            seed: args.seed,
+            services: args.services,
+        });
+    }
     let scraper_path = args.guests.join("market-scraper.wasm");
     let scraper_bytes = std::fs::read(&scraper_path).with_context(|| {
         format!(

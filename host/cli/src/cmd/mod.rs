@@ -5,6 +5,7 @@ pub mod chain;
 pub mod component;
 pub mod coordinator;
 pub mod devnet;
+pub mod devnet_services;
 pub mod market;
 pub mod miner;
 pub mod policy;
