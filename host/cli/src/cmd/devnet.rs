@@ -6,7 +6,8 @@
 //! a late miner and a honeypot abuser); and a validator that scores the epoch with the released,
 //! sha256-pinned `zipcode-competitive` policy, answering its spot checks with the scraper's
 //! `verify` against the market. It prints the weights and the consensus hashes.
-//! The coordinator, object store and chain services join this loop as their issues land.
+//! `--services` runs the full composition instead (chain, market, object store, coordinator,
+//! miners and validators over real short epochs): see [`super::devnet_services`].
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -25,7 +26,9 @@ use std::process::ExitCode;
 
 /// Options of the local devnet.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  cargo xtask devnet -- --adversaries")]
+#[command(
+    after_help = "Examples:\n  cargo xtask devnet -- --adversaries\n  cargo xtask devnet -- --services --epochs 2 --epoch-secs 60"
+)]
 pub struct DevnetArgs {
     /// Directory holding the built guest components (`cargo xtask guests` writes guests/dist).
     #[arg(long, env = "RESI_GUESTS_DIR", default_value = "guests/dist")]
