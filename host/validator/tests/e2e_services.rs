@@ -78,8 +78,49 @@ fn client(url: &str, key: &Hotkey) -> ApiClient {
     ApiClient::new(ClientConfig::new(url), Some(key.clone())).expect("client")
 }
 
+/// The moto S3 store of `cargo xtask test` (a fresh bucket), or None after a loud skip (a
+/// failure when `RESI_REQUIRE_S3=1`).
+async fn moto() -> Option<resi_store::S3Config> {
+    let Ok(endpoint) = std::env::var("RESI_S3_ENDPOINT") else {
+        assert!(
+            std::env::var("RESI_REQUIRE_S3").as_deref() != Ok("1"),
+            "RESI_REQUIRE_S3=1 but RESI_S3_ENDPOINT is unset"
+        );
+        eprintln!(
+            "!!!! SKIPPED the S3 run: RESI_S3_ENDPOINT is not set (run `cargo xtask test`) !!!!"
+        );
+        return None;
+    };
+    let bucket = format!("e2e-services-{}", std::process::id());
+    let r = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("moto");
+    assert!(r.status().is_success(), "create bucket: {}", r.status());
+    Some(resi_store::S3Config {
+        endpoint: Some(endpoint),
+        bucket,
+        region: "us-east-1".into(),
+        access_key_id: "testing".into(),
+        secret_access_key: "testing-secret".into(),
+        path_style: true,
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn miners_coordinator_market_and_two_validators() {
+    epoch_over_services(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn miners_coordinator_market_and_two_validators_on_moto_s3() {
+    if let Some(s3) = moto().await {
+        epoch_over_services(Some(s3)).await;
+    }
+}
+
+async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
 
@@ -141,7 +182,10 @@ async fn miners_coordinator_market_and_two_validators() {
     cfg.miner_upload_min_bytes = 16;
     cfg.registry_ttl = Duration::ZERO;
     cfg.rate_limits = RateLimits::default().scaled(100);
-    cfg.store = StoreConfig::Local(objects.clone());
+    cfg.store = match &s3 {
+        Some(c) => StoreConfig::S3(c.clone()),
+        None => StoreConfig::Local(objects.clone()),
+    };
     cfg.selection.target_listings = 1_500;
     cfg.clock = Some(Arc::new(clock.clone()));
     let table = Arc::new(ZipTable::load(&zipcodes_csv()).expect("zipcode table"));
@@ -156,7 +200,10 @@ async fn miners_coordinator_market_and_two_validators() {
     .await
     .expect("coordinator");
     let url = coord.url();
-    let store = Store::local(&objects).expect("store");
+    let store = match &s3 {
+        Some(c) => Store::s3(c.clone()).expect("s3 store"),
+        None => Store::local(&objects).expect("store"),
+    };
 
     // The fabricator's assignment; it submits first (so it leads every ranking it enters),
     // with invented zpids for one real zipcode, straight into the store.
