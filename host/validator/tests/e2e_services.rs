@@ -124,7 +124,8 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
 
-    // Chain: 3 honest miners, 1 fabricator, 2 validators (TEST ONLY keys).
+    // Chain: 3 honest miners, a fabricator, a duplicator, a honeypot abuser and 2 validators
+    // (TEST ONLY keys).
     let chain_path = dir.join("chain.sqlite");
     let chain = LocalChain::open_with_block_time(&chain_path, 0).expect("chain");
     chain
@@ -141,10 +142,12 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
         .map(|n| Hotkey::from_uri(&format!("//Miner{n}")).expect("miner key"))
         .collect();
     let fabricator = Hotkey::from_uri("//Fabricator").expect("fabricator key");
+    let duplicator = Hotkey::from_uri("//Duplicator").expect("duplicator key");
+    let abuser = Hotkey::from_uri("//HoneypotAbuser").expect("abuser key");
     let validators: Vec<Hotkey> = (1..=2)
         .map(|n| Hotkey::from_uri(&format!("//Validator{n}")).expect("validator key"))
         .collect();
-    for k in miners.iter().chain([&fabricator]) {
+    for k in miners.iter().chain([&fabricator, &duplicator, &abuser]) {
         chain.register(46, &k.public(), false).expect("register");
     }
     for k in &validators {
@@ -218,57 +221,86 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
         .find(|z| market.count(&z.zipcode) > 0)
         .expect("a real zipcode")
         .clone();
-    let fake: Vec<Listing> = (0..fab_zip.expected_listings)
-        .map(|i| Listing {
-            zpid: Some(format!("{}{:07}", 8_000 + i, i)),
-            mls_id: None,
-            address: format!("{i} Nowhere Lane, Springfield"),
-            zipcode: fab_zip.zipcode.clone(),
-            price: Some(300_000 + u64::from(i) * 1000),
-            bedrooms: Some(3),
-            bathrooms: Some(2.0),
-            sqft: Some(1500),
-            listing_date: "2025-09-01".into(),
-            property_type: "SINGLE_FAMILY".into(),
-            listing_status: "FOR_SALE".into(),
-            days_on_market: Some(10),
-            source_url: format!("{}/homes/{}{:07}", market_srv.base_url(), 8_000 + i, i),
-            scraped_timestamp: chrono::Utc::now()
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        })
+    let base_url = market_srv.base_url();
+    let invent = |zipcode: &str, n: u32, salt: u32| -> Vec<Listing> {
+        (0..n)
+            .map(|i| Listing {
+                zpid: Some(format!("{}{:07}", 8_000 + salt, i)),
+                mls_id: None,
+                address: format!("{i} Nowhere Lane, Springfield"),
+                zipcode: zipcode.to_string(),
+                price: Some(300_000 + u64::from(i) * 1000),
+                bedrooms: Some(3),
+                bathrooms: Some(2.0),
+                sqft: Some(1500),
+                listing_date: "2025-09-01".into(),
+                property_type: "SINGLE_FAMILY".into(),
+                listing_status: "FOR_SALE".into(),
+                days_on_market: Some(10),
+                source_url: format!("{base_url}/homes/{}{:07}", 8_000 + salt, i),
+                scraped_timestamp: chrono::Utc::now()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })
+            .collect()
+    };
+    let submit = |hk: Hotkey, zipcode: String, listings: Vec<Listing>| {
+        let store = &store;
+        let epoch_id = epoch_id.clone();
+        let nonce = a.nonce.clone();
+        async move {
+            let parquet = write_listings(&listings).expect("parquet");
+            let now_s = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let manifest = UnsignedManifest {
+                epoch_id: epoch_id.clone(),
+                nonce,
+                hotkey: hk.ss58(),
+                zipcode: zipcode.clone(),
+                listing_count: listings.len() as u64,
+                parquet_sha256: resi_submission::sha256_hex(&parquet),
+                parquet_size: parquet.len() as u64,
+                scraper: ScraperInfo {
+                    name: "market".into(),
+                    version: "0.1.0".into(),
+                    wasm_sha256: "00".repeat(32),
+                },
+                mining_start_time: now_s.clone(),
+                mining_end_time: now_s,
+            }
+            .sign(&hk);
+            let prefix = format!(
+                "data/hotkey={}/epoch={epoch_id}/zipcode={zipcode}/",
+                hk.ss58()
+            );
+            store
+                .put(&format!("{prefix}listings.parquet"), parquet)
+                .await
+                .expect("put parquet");
+            store
+                .put(&format!("{prefix}manifest.json"), manifest.to_json_bytes())
+                .await
+                .expect("put manifest");
+        }
+    };
+    // Fabricator: invented zpids for a real zipcode, submitted first.
+    let fake = invent(&fab_zip.zipcode, fab_zip.expected_listings, 0);
+    submit(fabricator.clone(), fab_zip.zipcode.clone(), fake).await;
+    // Duplicator: the right count, but every listing twice (G2 uniqueness fails).
+    let mut dup = invent(&fab_zip.zipcode, fab_zip.expected_listings.div_ceil(2), 1);
+    dup.extend(dup.clone());
+    dup.truncate(fab_zip.expected_listings as usize);
+    submit(duplicator.clone(), fab_zip.zipcode.clone(), dup).await;
+    // Honeypot abuser: homes for every assigned zipcode the market says holds none.
+    let empty: Vec<_> = a
+        .zipcodes
+        .iter()
+        .filter(|z| market.count(&z.zipcode) == 0)
+        .cloned()
         .collect();
-    let parquet = write_listings(&fake).expect("parquet");
-    let now_s = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let manifest = UnsignedManifest {
-        epoch_id: epoch_id.clone(),
-        nonce: a.nonce.clone(),
-        hotkey: fabricator.ss58(),
-        zipcode: fab_zip.zipcode.clone(),
-        listing_count: fake.len() as u64,
-        parquet_sha256: resi_submission::sha256_hex(&parquet),
-        parquet_size: parquet.len() as u64,
-        scraper: ScraperInfo {
-            name: "market".into(),
-            version: "0.1.0".into(),
-            wasm_sha256: "00".repeat(32),
-        },
-        mining_start_time: now_s.clone(),
-        mining_end_time: now_s,
+    assert!(!empty.is_empty(), "the coordinator assigned no honeypot");
+    for (k, z) in empty.iter().enumerate() {
+        let homes = invent(&z.zipcode, z.expected_listings, 2 + k as u32);
+        submit(abuser.clone(), z.zipcode.clone(), homes).await;
     }
-    .sign(&fabricator);
-    let prefix = format!(
-        "data/hotkey={}/epoch={epoch_id}/zipcode={}/",
-        fabricator.ss58(),
-        fab_zip.zipcode
-    );
-    store
-        .put(&format!("{prefix}listings.parquet"), parquet)
-        .await
-        .expect("put parquet");
-    store
-        .put(&format!("{prefix}manifest.json"), manifest.to_json_bytes())
-        .await
-        .expect("put manifest");
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     // The honest miners, one after another.
@@ -288,7 +320,9 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
             Some("COMPLETED"),
             "{summaries:?}"
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // S3's Last-Modified has one-second resolution: space miners so their order is real.
+        let gap = if s3.is_some() { 1_100 } else { 20 };
+        tokio::time::sleep(Duration::from_millis(gap)).await;
     }
 
     // Past the deadline: the coordinator reveals the seed and the honeypots.
@@ -364,6 +398,11 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
     let fab = score(&fabricator).expect("fabricator scored");
     assert_eq!(fab.ppb, 0, "{scores:#?}");
     assert!(fab.flags.iter().any(|f| f == "fabrication"), "{scores:#?}");
+    let dup = score(&duplicator).map(|s| s.ppb).unwrap_or(0);
+    assert_eq!(dup, 0, "{scores:#?}");
+    let ab = score(&abuser).expect("honeypot abuser scored");
+    assert_eq!(ab.ppb, 0, "{scores:#?}");
+    assert!(ab.flags.iter().any(|f| f == "fabrication"), "{scores:#?}");
 
     for (i, v) in validators.iter().enumerate() {
         let a = agreement(&store, &reports[i]).await.expect("agreement");
