@@ -91,7 +91,7 @@ fn main() -> Result<()> {
             guests::publish(&built)?;
             let status = std::process::Command::new(env!("CARGO"))
                 .current_dir(repo_root()?)
-                .args(["run", "--release", "--quiet", "-p", "resi", "--", "devnet"])
+                .args(["run", "--quiet", "-p", "resi", "--", "devnet"])
                 .args(&args)
                 .status()
                 .context("running resi devnet")?;
