@@ -15,148 +15,29 @@
 //!
 //! Needs the guests built (`cargo xtask guests`).
 
-use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+#[path = "../host/miner/tests/support/mod.rs"]
+mod support;
+
 use resi_core::Hotkey;
 use resi_core::listing::Listing;
 use resi_core::wallet::{KeySource, WalletLocation, write_test_hotkey_wallet};
 use resi_market::{HttpBehavior, Market, MarketConfig, serve_market};
 use resi_miner::StateDb;
-use resi_store::{LocalGrants, Store};
+use resi_store::Store;
 use resi_submission::manifest::Manifest;
 use resi_submission::{ObjectKey, ReadCaps, SubmissionFile, read_listings};
 use serde_json::{Value, json};
-use sha2::Digest as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::StoreChoice;
 
 const EPOCH: &str = "2025-10-01T16-00-00";
 const NONCE: &str = "376ce532f42cf2a5";
 /// Hang guard per miner process (not an assertion about speed).
 const RUN_LIMIT: Duration = Duration::from_secs(600);
-
-#[derive(Clone)]
-struct Coord {
-    store: Store,
-    assignment: Value,
-    statuses: Arc<Mutex<Vec<Value>>>,
-}
-
-async fn current(State(c): State<Coord>) -> Json<Value> {
-    Json(c.assignment.clone())
-}
-
-async fn status(State(c): State<Coord>, Json(body): Json<Value>) -> Json<Value> {
-    c.statuses.lock().expect("lock").push(body);
-    Json(json!({"success": true}))
-}
-
-async fn folder_access(
-    State(c): State<Coord>,
-    Json(body): Json<Value>,
-) -> Result<Json<Value>, (StatusCode, String)> {
-    let hk = body["hotkey"].as_str().unwrap_or_default();
-    let post = c
-        .store
-        .presigned_post(
-            &format!("data/hotkey={hk}/"),
-            1024,
-            5 << 30,
-            chrono::Utc::now(),
-            Duration::from_secs(3600),
-        )
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(Json(serde_json::to_value(post).expect("json")))
-}
-
-async fn local_upload(
-    State(c): State<Coord>,
-    mut form: Multipart,
-) -> Result<StatusCode, (StatusCode, String)> {
-    let bad = |e: String| (StatusCode::BAD_REQUEST, e);
-    let mut fields = BTreeMap::new();
-    while let Some(field) = form.next_field().await.map_err(|e| bad(e.to_string()))? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" {
-            let filename = field.file_name().unwrap_or("file").to_owned();
-            let data = field.bytes().await.map_err(|e| bad(e.to_string()))?;
-            let mut up = c
-                .store
-                .begin_local_upload(&fields, &filename, chrono::Utc::now())
-                .await
-                .map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
-            up.write(&data).await.map_err(|e| bad(e.to_string()))?;
-            up.finish().await.map_err(|e| bad(e.to_string()))?;
-            return Ok(StatusCode::NO_CONTENT);
-        }
-        fields.insert(name, field.text().await.map_err(|e| bad(e.to_string()))?);
-    }
-    Err(bad("no file".into()))
-}
-
-/// Starts a stand-in coordinator over a local store rooted at `root`; returns its base URL.
-async fn start_coordinator(root: &Path, assignment: Value) -> (String, Coord) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let store = Store::local(root)
-        .expect("store")
-        .with_local_grants(LocalGrants {
-            upload_url: format!("http://{addr}/local-store/upload"),
-            secret: "test-secret".into(),
-        });
-    let coord = Coord {
-        store,
-        assignment,
-        statuses: Arc::default(),
-    };
-    let app = Router::new()
-        .route("/api/v1/zipcode-assignments/current", get(current))
-        .route("/api/v1/zipcode-assignments/status", post(status))
-        .route("/get-folder-access", post(folder_access))
-        .route("/local-store/upload", post(local_upload))
-        .with_state(coord.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), coord)
-}
-
-fn guests_dir() -> PathBuf {
-    std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"))
-}
-
-/// Writes a scraper.toml for the market scraper allowlisting (only) `base_url`; small pages so
-/// a zipcode takes several slow requests.
-fn scraper_toml(dir: &Path, base_url: &str) -> PathBuf {
-    let wasm = guests_dir().join("market-scraper.wasm");
-    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); build the guests: cargo xtask guests",
-            wasm.display()
-        )
-    });
-    let sha = hex::encode(sha2::Sha256::digest(&bytes));
-    std::fs::copy(&wasm, dir.join("market-scraper.wasm")).expect("copy wasm");
-    let path = dir.join("scraper.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "name = \"market\"\nversion = \"0.1.0\"\nwasm = \"market-scraper.wasm\"\nsha256 = \"{sha}\"\n\
-             [network]\nallow = [\"{base_url}\"]\nrequests_per_second = 1000\nburst = 1000\n\
-             [limits]\ntimeout_s = 300\nmax_listings = 5000\n\
-             [config]\nbase_url = \"{base_url}\"\npage_size = \"8\"\n"
-        ),
-    )
-    .expect("write scraper.toml");
-    path
-}
 
 struct MinerCmd {
     wallet_path: PathBuf,
@@ -426,7 +307,7 @@ async fn uploaded(
     out
 }
 
-fn assert_completed(coord: &Coord, zips: &[String]) {
+fn assert_completed(coord: &support::Coord, zips: &[String]) {
     let statuses = coord.statuses.lock().expect("lock").clone();
     let last = statuses.last().expect("a status was reported");
     assert_eq!(last["status"], "COMPLETED", "{statuses:?}");
@@ -484,11 +365,14 @@ async fn killed_miner_resumes_to_the_same_uploads_as_an_uninterrupted_one() {
         "success": true, "epochId": EPOCH, "nonce": NONCE, "submissionDeadline": deadline,
         "zipcodes": zips.iter().map(|z| json!({"zipcode": z, "expectedListings": market.count(z)})).collect::<Vec<_>>(),
     });
-    let scraper = scraper_toml(tmp.path(), &server.base_url());
+    let scraper = support::scraper_toml(tmp.path(), &server.base_url(), 300, "page_size = \"8\"\n");
 
     // The reference: one uninterrupted run.
-    let (clean_url, clean_coord) =
-        start_coordinator(&tmp.path().join("store-clean"), assignment.clone()).await;
+    let (clean_url, clean_coord) = support::start_coordinator(
+        StoreChoice::Local(tmp.path().join("store-clean")),
+        assignment.clone(),
+    )
+    .await;
     let clean = MinerCmd {
         wallet_path: wallet_path.clone(),
         scraper: scraper.clone(),
@@ -501,8 +385,11 @@ async fn killed_miner_resumes_to_the_same_uploads_as_an_uninterrupted_one() {
     assert!(ok, "uninterrupted run failed:\n{}", clean.log_text());
 
     // The crashing one: kill -9 at several points, restart on the same data dir.
-    let (crash_url, crash_coord) =
-        start_coordinator(&tmp.path().join("store-crash"), assignment).await;
+    let (crash_url, crash_coord) = support::start_coordinator(
+        StoreChoice::Local(tmp.path().join("store-crash")),
+        assignment,
+    )
+    .await;
     let crash = MinerCmd {
         wallet_path,
         scraper,

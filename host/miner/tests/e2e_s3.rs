@@ -7,22 +7,19 @@
 //!
 //! Needs the guests built (`cargo xtask guests`).
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+mod support;
+
 use resi_core::Hotkey;
 use resi_market::{Market, MarketConfig, serve_market};
 use resi_miner::{Miner, MinerConfig};
 use resi_store::{S3Config, Store};
 use resi_submission::manifest::Manifest;
 use resi_submission::{ObjectKey, ReadCaps, SubmissionFile, read_listings};
-use serde_json::{Value, json};
-use sha2::Digest as _;
+use serde_json::json;
 use std::io::{Read as _, Write as _};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::Arc;
+use support::StoreChoice;
 
 const EPOCH: &str = "2025-10-01T16-00-00";
 
@@ -64,71 +61,6 @@ fn create_bucket(endpoint: &str, bucket: &str) {
         answer.starts_with("HTTP/1.1 200"),
         "create bucket {bucket}: {answer}"
     );
-}
-
-#[derive(Clone)]
-struct Coord {
-    store: Store,
-    assignment: Value,
-    statuses: Arc<Mutex<Vec<Value>>>,
-    grants: Arc<Mutex<u32>>,
-}
-
-async fn current(State(c): State<Coord>) -> Json<Value> {
-    Json(c.assignment.clone())
-}
-
-async fn status(State(c): State<Coord>, Json(body): Json<Value>) -> Json<Value> {
-    c.statuses.lock().expect("lock").push(body);
-    Json(json!({"success": true}))
-}
-
-async fn folder_access(
-    State(c): State<Coord>,
-    Json(body): Json<Value>,
-) -> Result<Json<Value>, (StatusCode, String)> {
-    let hk = body["hotkey"].as_str().unwrap_or_default();
-    let post = c
-        .store
-        .presigned_post(
-            &format!("data/hotkey={hk}/"),
-            1024,
-            5 << 30,
-            chrono::Utc::now(),
-            Duration::from_secs(3600),
-        )
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    *c.grants.lock().expect("lock") += 1;
-    Ok(Json(serde_json::to_value(post).expect("json")))
-}
-
-fn guests_dir() -> PathBuf {
-    std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"))
-}
-
-fn scraper_toml(dir: &Path, base_url: &str) -> PathBuf {
-    let wasm = guests_dir().join("market-scraper.wasm");
-    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); build the guests: cargo xtask guests",
-            wasm.display()
-        )
-    });
-    let sha = hex::encode(sha2::Sha256::digest(&bytes));
-    std::fs::copy(&wasm, dir.join("market-scraper.wasm")).expect("copy wasm");
-    let path = dir.join("scraper.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "name = \"market\"\nversion = \"0.1.0\"\nwasm = \"market-scraper.wasm\"\nsha256 = \"{sha}\"\n\
-             [network]\nallow = [\"{base_url}\"]\nrequests_per_second = 1000\nburst = 1000\n\
-             [limits]\ntimeout_s = 120\nmax_listings = 5000\n[config]\nbase_url = \"{base_url}\"\n"
-        ),
-    )
-    .expect("write scraper.toml");
-    path
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -173,33 +105,20 @@ async fn miner_uploads_an_epoch_to_s3_through_presigned_post() {
 
     let deadline = (chrono::Utc::now() + chrono::Duration::hours(1))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let coord = Coord {
-        store: store.clone(),
-        assignment: json!({
-            "success": true, "epochId": EPOCH, "nonce": "376ce532f42cf2a5",
-            "submissionDeadline": deadline,
-            "zipcodes": zips.iter().map(|z| json!({"zipcode": z, "expectedListings": market.count(z)})).collect::<Vec<_>>(),
-        }),
-        statuses: Arc::default(),
-        grants: Arc::default(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = Router::new()
-        .route("/api/v1/zipcode-assignments/current", get(current))
-        .route("/api/v1/zipcode-assignments/status", post(status))
-        .route("/get-folder-access", post(folder_access))
-        .with_state(coord.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let assignment = json!({
+        "success": true, "epochId": EPOCH, "nonce": "376ce532f42cf2a5",
+        "submissionDeadline": deadline,
+        "zipcodes": zips.iter().map(|z| json!({"zipcode": z, "expectedListings": market.count(z)})).collect::<Vec<_>>(),
+    });
+    let (coord_url, coord) =
+        support::start_coordinator(StoreChoice::Given(store.clone()), assignment).await;
 
     let hotkey = Hotkey::from_uri("//Alice").expect("alice");
     let coldkey = Hotkey::from_uri("//Bob").expect("bob").ss58();
-    let manifest_path = scraper_toml(tmp.path(), &server.base_url());
+    let manifest_path = support::scraper_toml(tmp.path(), &server.base_url(), 120, "");
     let make_miner = || {
         let client = resi_client::ApiClient::new(
-            resi_client::ClientConfig::new(format!("http://{addr}")),
+            resi_client::ClientConfig::new(coord_url.clone()),
             Some(hotkey.clone()),
         )
         .expect("client");

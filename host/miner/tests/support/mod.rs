@@ -1,0 +1,162 @@
+//! Test support shared by the miner's end-to-end tests (also included by the top-level
+//! `tests/miner_crash.rs`): a stand-in coordinator on 127.0.0.1 that serves a fixed assignment,
+//! records status reports, hands out real `resi-store` presigned-POST grants and (for a local
+//! store) accepts the uploads itself; and a `scraper.toml` writer for the market scraper.
+
+#![allow(dead_code)]
+
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use resi_store::{LocalGrants, Store};
+use serde_json::{Value, json};
+use sha2::Digest as _;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the stand-in coordinator saw.
+#[derive(Clone)]
+pub struct Coord {
+    /// The store its grants are for.
+    pub store: Store,
+    /// The `/current` answer.
+    pub assignment: Value,
+    /// Every status body received.
+    pub statuses: Arc<Mutex<Vec<Value>>>,
+    /// Keys uploaded through the local-store endpoint, in order.
+    pub uploads: Arc<Mutex<Vec<String>>>,
+    /// Folder-access grants handed out.
+    pub grants: Arc<Mutex<u32>>,
+}
+
+/// Which store the stand-in grants access to.
+pub enum StoreChoice {
+    /// A local directory; uploads come back to the stand-in's `/local-store/upload`.
+    Local(PathBuf),
+    /// A given store (e.g. S3): uploads go straight to it.
+    Given(Store),
+}
+
+async fn current(State(c): State<Coord>) -> Json<Value> {
+    Json(c.assignment.clone())
+}
+
+async fn status(State(c): State<Coord>, Json(body): Json<Value>) -> Json<Value> {
+    c.statuses.lock().expect("lock").push(body);
+    Json(json!({"success": true}))
+}
+
+async fn folder_access(
+    State(c): State<Coord>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, (StatusCode, String)> {
+    let hk = body["hotkey"].as_str().unwrap_or_default();
+    let post = c
+        .store
+        .presigned_post(
+            &format!("data/hotkey={hk}/"),
+            1024,
+            5 << 30,
+            chrono::Utc::now(),
+            Duration::from_secs(3600),
+        )
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    *c.grants.lock().expect("lock") += 1;
+    Ok(Json(serde_json::to_value(post).expect("json")))
+}
+
+async fn local_upload(
+    State(c): State<Coord>,
+    mut form: Multipart,
+) -> Result<StatusCode, (StatusCode, String)> {
+    let bad = |e: String| (StatusCode::BAD_REQUEST, e);
+    let mut fields = BTreeMap::new();
+    while let Some(field) = form.next_field().await.map_err(|e| bad(e.to_string()))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            let filename = field.file_name().unwrap_or("file").to_owned();
+            let data = field.bytes().await.map_err(|e| bad(e.to_string()))?;
+            let mut up = c
+                .store
+                .begin_local_upload(&fields, &filename, chrono::Utc::now())
+                .await
+                .map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
+            up.write(&data).await.map_err(|e| bad(e.to_string()))?;
+            let key = up.finish().await.map_err(|e| bad(e.to_string()))?;
+            c.uploads.lock().expect("lock").push(key);
+            return Ok(StatusCode::NO_CONTENT);
+        }
+        fields.insert(name, field.text().await.map_err(|e| bad(e.to_string()))?);
+    }
+    Err(bad("no file".into()))
+}
+
+/// Starts the stand-in coordinator serving `assignment`; returns its base URL and its record.
+pub async fn start_coordinator(store: StoreChoice, assignment: Value) -> (String, Coord) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let store = match store {
+        StoreChoice::Local(root) => {
+            Store::local(root)
+                .expect("store")
+                .with_local_grants(LocalGrants {
+                    upload_url: format!("http://{addr}/local-store/upload"),
+                    secret: "test-secret".into(),
+                })
+        }
+        StoreChoice::Given(store) => store,
+    };
+    let coord = Coord {
+        store,
+        assignment,
+        statuses: Arc::default(),
+        uploads: Arc::default(),
+        grants: Arc::default(),
+    };
+    let app = Router::new()
+        .route("/api/v1/zipcode-assignments/current", get(current))
+        .route("/api/v1/zipcode-assignments/status", post(status))
+        .route("/get-folder-access", post(folder_access))
+        .route("/local-store/upload", post(local_upload))
+        .with_state(coord.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), coord)
+}
+
+/// Where `cargo xtask guests` put the components.
+pub fn guests_dir() -> PathBuf {
+    std::env::var_os("RESI_GUESTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"))
+}
+
+/// Writes a scraper.toml for the market scraper allowlisting (only) `base_url`, with the given
+/// timeout and extra `[config]` lines (e.g. `page_size = "8"\n`).
+pub fn scraper_toml(dir: &Path, base_url: &str, timeout_s: u64, extra_config: &str) -> PathBuf {
+    let wasm = guests_dir().join("market-scraper.wasm");
+    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}); build the guests: cargo xtask guests",
+            wasm.display()
+        )
+    });
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    std::fs::copy(&wasm, dir.join("market-scraper.wasm")).expect("copy wasm");
+    let path = dir.join("scraper.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"market\"\nversion = \"0.1.0\"\nwasm = \"market-scraper.wasm\"\nsha256 = \"{sha}\"\n\
+             [network]\nallow = [\"{base_url}\"]\nrequests_per_second = 1000\nburst = 1000\n\
+             [limits]\ntimeout_s = {timeout_s}\nmax_listings = 5000\n\
+             [config]\nbase_url = \"{base_url}\"\n{extra_config}"
+        ),
+    )
+    .expect("write scraper.toml");
+    path
+}
