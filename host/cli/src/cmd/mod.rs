@@ -5,7 +5,6 @@ pub mod chain;
 pub mod component;
 pub mod coordinator;
 pub mod devnet;
-pub mod devnet_services;
 pub mod market;
 pub mod miner;
 pub mod policy;

@@ -1,0 +1,685 @@
+//! `resi-devnet`: the whole subnet on one machine, over real short epochs on the wall clock.
+//!
+//! One run starts, as tokio tasks in one process: the embedded local chain (SQLite; every
+//! participant a TEST ONLY hotkey registered on netuid 46, also written as a bittensor wallet
+//! under the data directory, see [`cast`]), the synthetic market on loopback, the object store
+//! (a local directory, or S3 at an endpoint such as moto), the real coordinator with short
+//! epochs, honest [`resi_miner::Miner`]s running the sandboxed market scraper (each starting a
+//! little later than the one before: different speeds), optional adversaries ([`rogue`]), and
+//! validators that, once an epoch's deadline and grace have passed, fetch the revealed epoch
+//! from the coordinator, validate it with the sha256-pinned `zipcode-competitive` policy
+//! (spot-checking through the scraper's `verify`), compare outcome hashes and set weights on
+//! the local chain. Mining of the next epoch overlaps validation of the last, as on the real
+//! subnet.
+//!
+//! The policy runs with the released component and its default params except `grace_ms`,
+//! scaled to the short epoch the way production scales it (15 minutes of a 4-hour epoch,
+//! 1/16), so that a late miner can be late within a two-minute devnet; the params are pinned by
+//! their own sha256, printed at start.
+//!
+//! After each epoch [`report`] prints the tables and rewrites `devnet-report.json` and
+//! `weights.html` in the data directory.
+
+#![warn(missing_docs)]
+
+pub mod cast;
+pub mod report;
+pub mod rogue;
+
+use anyhow::{Context, bail};
+use cast::{Cast, Member, Role};
+use report::{ChainWeights, DevnetReport, EpochReport, MinerRow, ValidatorRow};
+use resi_chain::{LocalChain, SubnetParams};
+use resi_client::{ApiClient, ClientConfig};
+use resi_coordinator::zipcodes::ZipTable;
+use resi_coordinator::{CoordinatorConfig, FnCounts, RateLimits, StoreConfig};
+use resi_core::epoch::{Epoch, EpochSchedule};
+use resi_core::keys::Hotkey;
+use resi_market::{Market, MarketConfig, serve_market};
+use resi_miner::{Miner, MinerConfig};
+use resi_policy::hash;
+use resi_policy::vectors::Release;
+use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
+use resi_scraper::{ManifestHost, MemorySink, ScraperManifest};
+use resi_store::{S3Config, Store};
+use resi_submission::{ReadCaps, ScraperInfo};
+use resi_validator::db::Db;
+use resi_validator::report::validator_prefix;
+use resi_validator::validate::set_weights;
+use resi_validator::{
+    ComponentVerifier, EpochFacts, IngestOptions, PolicyPin, ValidationReport, ValidatorConfig,
+    agreement, validate_epoch,
+};
+use rogue::{Rogue, RogueResult};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// The subnet id the devnet registers everybody on.
+pub const NETUID: u16 = 46;
+
+/// Production's grace is 15 minutes of a 4-hour epoch: the devnet keeps that proportion.
+const GRACE_DIVISOR: u64 = 16;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct DevnetConfig {
+    /// Directory holding the built guests (`market-scraper.wasm`).
+    pub guests: PathBuf,
+    /// Released policy directory (`policy.toml`, `policy.wasm`).
+    pub policy: PathBuf,
+    /// US zipcode table.
+    pub zipcodes: PathBuf,
+    /// Honest miners.
+    pub miners: u32,
+    /// Validators.
+    pub validators: u32,
+    /// Epochs to run.
+    pub epochs: u32,
+    /// Epoch length in seconds.
+    pub epoch_secs: u32,
+    /// Add a fabricator, a duplicator, a late miner and a honeypot abuser.
+    pub adversaries: bool,
+    /// Market universe seed.
+    pub seed: u64,
+    /// Where everything lives (chain, coordinator, store, wallets, miners, reports); must exist.
+    pub data_dir: PathBuf,
+    /// S3 instead of a local-directory store.
+    pub s3: Option<S3Config>,
+}
+
+/// The release's default params with `grace_ms` scaled to `epoch_secs`: (canonical params,
+/// grace in milliseconds).
+pub fn devnet_params(default_params: &str, epoch_secs: u32) -> anyhow::Result<(String, u64)> {
+    let mut v: serde_json::Value =
+        serde_json::from_str(default_params).context("the release's default params")?;
+    let grace = u64::from(epoch_secs) * 1000 / GRACE_DIVISOR;
+    let obj = v
+        .as_object_mut()
+        .context("the release's default params are not a JSON object")?;
+    anyhow::ensure!(
+        obj.contains_key("grace_ms"),
+        "the policy has no grace_ms param"
+    );
+    obj.insert("grace_ms".into(), grace.into());
+    Ok((hash::canonicalize_value(&v)?, grace))
+}
+
+/// The object store's name for tables.
+fn describe_store(dir: &Path, s3: &Option<S3Config>) -> String {
+    match s3 {
+        Some(c) => format!(
+            "s3://{} at {}",
+            c.bucket,
+            c.endpoint.as_deref().unwrap_or("AWS")
+        ),
+        None => format!("local:{}", dir.join("objects").display()),
+    }
+}
+
+/// Creates the bucket when it does not exist yet (S3-compatible endpoints such as moto or
+/// MinIO accept an unsigned `PUT /{bucket}`; on AWS the bucket must exist).
+async fn ensure_bucket(c: &S3Config) -> anyhow::Result<()> {
+    let store = Store::s3(c.clone())?;
+    if store.list("validators/").await.is_ok() {
+        return Ok(());
+    }
+    let Some(endpoint) = &c.endpoint else {
+        bail!("S3 bucket {} is not reachable; create it first", c.bucket);
+    };
+    let url = format!("{}/{}", endpoint.trim_end_matches('/'), c.bucket);
+    let r = reqwest::Client::new()
+        .put(&url)
+        .send()
+        .await
+        .with_context(|| format!("S3 endpoint {endpoint} is not reachable"))?;
+    if !(r.status().is_success() || r.status().as_u16() == 409) {
+        bail!(
+            "creating bucket {} at {endpoint}: HTTP {}",
+            c.bucket,
+            r.status()
+        );
+    }
+    store
+        .list("validators/")
+        .await
+        .with_context(|| format!("bucket {} at {endpoint}", c.bucket))?;
+    Ok(())
+}
+
+/// A scraper.toml for the market scraper allowlisting `base_url`, next to a copy of the wasm.
+fn scraper_toml(dir: &Path, guests: &Path, base_url: &str) -> anyhow::Result<(PathBuf, String)> {
+    let wasm = guests.join("market-scraper.wasm");
+    let bytes = std::fs::read(&wasm).with_context(|| {
+        format!(
+            "reading {} (build the guests: cargo xtask guests)",
+            wasm.display()
+        )
+    })?;
+    let sha = hex::encode(hash::sha256(&bytes));
+    std::fs::write(dir.join("market-scraper.wasm"), &bytes)?;
+    let path = dir.join("scraper.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "name = \"market\"\nversion = \"0.1.0\"\nwasm = \"market-scraper.wasm\"\nsha256 = \"{sha}\"\n\
+             [network]\nallow = [\"{base_url}\"]\nrequests_per_second = 1000\nburst = 1000\n\
+             [limits]\ntimeout_s = 120\nmax_listings = 5000\n[config]\nbase_url = \"{base_url}\"\n"
+        ),
+    )?;
+    Ok((path, sha))
+}
+
+fn client(url: &str, key: &Hotkey) -> anyhow::Result<ApiClient> {
+    Ok(ApiClient::new(
+        ClientConfig::new(url.to_string()),
+        Some(key.clone()),
+    )?)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+async fn sleep_until_ms(t: i64) {
+    let wait = t - now_ms();
+    if wait > 0 {
+        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+    }
+}
+
+/// The first epoch: the current one while at least 60% of it is left (miners then start from
+/// now), else the next.
+fn first_epoch(schedule: &EpochSchedule) -> anyhow::Result<Epoch> {
+    let now = resi_core::auth::now_unix();
+    let cur = schedule.current(now)?;
+    if (cur.end.timestamp() - now) * 10 >= i64::from(schedule.length_secs()) * 6 {
+        Ok(cur)
+    } else {
+        Ok(schedule.next(now)?)
+    }
+}
+
+/// An honest miner's epoch.
+#[derive(Debug, Default)]
+struct HonestResult {
+    uploaded: Vec<(String, u64)>,
+    status: Option<String>,
+    error: Option<String>,
+}
+
+/// Either kind of miner's epoch.
+enum Mined {
+    Honest(HonestResult),
+    Rogue(RogueResult),
+}
+
+/// Everything the epoch loop needs.
+struct World {
+    cfg: DevnetConfig,
+    cast: Cast,
+    chain: LocalChain,
+    market: Arc<Market>,
+    store: Store,
+    url: String,
+    manifest_path: PathBuf,
+    scraper_sha: String,
+    verifier: Arc<ComponentVerifier>,
+    pin: PolicyPin,
+    grace_ms: u64,
+    dbs: Vec<Arc<Db>>,
+}
+
+/// Runs the devnet; returns the report (also written to the data dir). Fails when the
+/// validators disagree on an epoch's outcome hash.
+pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
+    if cfg.epochs == 0 || cfg.validators == 0 || cfg.miners == 0 {
+        bail!("--epochs, --validators and --miners must be at least 1");
+    }
+    if cfg.epoch_secs < 20 {
+        bail!("--epoch-secs must be at least 20");
+    }
+    let dir = cfg.data_dir.clone();
+
+    // The chain and everybody on it.
+    let chain =
+        LocalChain::open_with_block_time(dir.join("chain.sqlite"), 0).context("local chain")?;
+    chain.set_subnet(
+        NETUID,
+        &SubnetParams {
+            weights_set_rate_limit: 0,
+            commit_reveal_enabled: false,
+            ..SubnetParams::default()
+        },
+    )?;
+    // Honest miners start this far apart (at least 2 s: S3 timestamps have 1 s resolution).
+    let stagger = i64::from(cfg.epoch_secs / 10 / cfg.miners).clamp(2, 4);
+    let cast = cast::enlist(
+        &chain,
+        NETUID,
+        &dir.join("wallets"),
+        cfg.miners,
+        stagger,
+        cfg.adversaries,
+        cfg.validators,
+    )?;
+
+    // The market.
+    let market = Arc::new(
+        Market::new(MarketConfig {
+            seed: cfg.seed,
+            zipcodes_path: cfg.zipcodes.clone(),
+            min_listings: 200,
+            max_listings: 400,
+            ..MarketConfig::default()
+        })
+        .context("market")?,
+    );
+    let market_srv = serve_market(market.clone(), "127.0.0.1:0".parse()?)
+        .await
+        .context("serving the market")?;
+
+    // The store and the coordinator.
+    let objects = dir.join("objects");
+    let (store, store_cfg) = match &cfg.s3 {
+        Some(c) => {
+            ensure_bucket(c).await?;
+            (Store::s3(c.clone())?, StoreConfig::S3(c.clone()))
+        }
+        None => {
+            std::fs::create_dir_all(&objects)?;
+            (Store::local(&objects)?, StoreConfig::Local(objects.clone()))
+        }
+    };
+    let mut ccfg = CoordinatorConfig::new(dir.join("coordinator"));
+    ccfg.listen = "127.0.0.1:0".parse()?;
+    ccfg.epoch_length_secs = cfg.epoch_secs;
+    ccfg.netuid = NETUID;
+    ccfg.miner_upload_min_bytes = 16;
+    ccfg.registry_ttl = Duration::ZERO;
+    ccfg.cooldown_hours = 0;
+    ccfg.rate_limits = RateLimits::default().scaled(100);
+    ccfg.store = store_cfg;
+    ccfg.selection.target_listings = 1_000;
+    let table = Arc::new(ZipTable::load(&cfg.zipcodes).context("zipcode table")?);
+    let m = market.clone();
+    let counts = FnCounts::new(move |z| Some(m.count(z)));
+    let coord = resi_coordinator::serve(
+        ccfg,
+        table,
+        Arc::new(counts),
+        LocalChain::open(dir.join("chain.sqlite"))?,
+    )
+    .await
+    .context("starting the coordinator")?;
+    let url = coord.url();
+
+    // The scraper (miners' and validators' verifier) and the pinned policy.
+    let (manifest_path, scraper_sha) = scraper_toml(&dir, &cfg.guests, &market_srv.base_url())?;
+    let loaded = ScraperManifest::load(&manifest_path).context("scraper manifest")?;
+    let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
+    let scraper = engine
+        .load(&loaded.wasm)?
+        .with_limits(loaded.manifest.sandbox_limits(engine.limits()));
+    let verifier = Arc::new(ComponentVerifier::new(
+        scraper,
+        loaded.manifest,
+        loaded.secrets,
+    ));
+    let release = Release::load(&cfg.policy)
+        .with_context(|| format!("policy release {}", cfg.policy.display()))?;
+    let (params, grace_ms) = devnet_params(&release.manifest.default_params, cfg.epoch_secs)?;
+    let params_sha = hex::encode(hash::params_sha256(&params));
+    let pin = PolicyPin::load(
+        &release.wasm,
+        Some(&params),
+        &release.manifest.wasm_sha256,
+        &params_sha,
+    )?;
+    let mut dbs = Vec::new();
+    for v in &cast.validators {
+        dbs.push(Arc::new(Db::open(&dir.join(format!("{}.sqlite", v.name)))?));
+    }
+
+    println!(
+        "devnet: {} miners{}, {} validators, {} epochs of {} s; data dir {}",
+        cfg.miners,
+        if cfg.adversaries {
+            " + fabricator, duplicator, late, honeypot-abuser"
+        } else {
+            ""
+        },
+        cfg.validators,
+        cfg.epochs,
+        cfg.epoch_secs,
+        dir.display()
+    );
+    println!(
+        "market {}  coordinator {}  store {}",
+        market_srv.base_url(),
+        url,
+        describe_store(&dir, &cfg.s3)
+    );
+    println!(
+        "policy {} {}: wasm {}, params {} (release defaults, grace_ms {} = 1/16 epoch)",
+        pin.name, pin.version, release.manifest.wasm_sha256, params_sha, grace_ms
+    );
+
+    let world = World {
+        store,
+        chain,
+        market,
+        url: url.clone(),
+        manifest_path,
+        scraper_sha,
+        verifier,
+        pin,
+        grace_ms,
+        dbs,
+        cast,
+        cfg,
+    };
+    let mut report = DevnetReport {
+        netuid: NETUID,
+        epoch_secs: world.cfg.epoch_secs,
+        grace_ms,
+        store: describe_store(&dir, &world.cfg.s3),
+        market: market_srv.base_url(),
+        coordinator: url,
+        policy: [
+            world.pin.name.clone(),
+            world.pin.version.clone(),
+            release.manifest.wasm_sha256.clone(),
+            params_sha,
+        ],
+        epochs: Vec::new(),
+    };
+    let result = epochs(&world, &mut report).await;
+    coord.shutdown().await;
+    market_srv.shutdown().await?;
+    result?;
+    Ok(report)
+}
+
+/// Spawns every miner's work for `epoch` (each sleeps until its start).
+fn spawn_miners(w: &World, epoch: &Epoch) -> Vec<JoinHandle<Mined>> {
+    let start_ms = epoch.start().timestamp_millis().max(now_ms());
+    let deadline_ms = epoch.end.timestamp_millis();
+    let late_at = deadline_ms + w.grace_ms as i64 + 1_500;
+    let mut tasks = Vec::new();
+    for (i, m) in w.cast.miners.iter().enumerate() {
+        let member = m.clone();
+        let (url, coldkey, mp) = (
+            w.url.clone(),
+            w.cast.coldkey.clone(),
+            w.manifest_path.clone(),
+        );
+        let data = w.cfg.data_dir.join(&m.name);
+        match m.role {
+            Role::Honest { start_after_secs } => {
+                tasks.push(tokio::spawn(async move {
+                    sleep_until_ms(start_ms + start_after_secs * 1000).await;
+                    let work = async {
+                        let loaded = ScraperManifest::load(&mp)?;
+                        let mut mcfg = MinerConfig::new(data, coldkey);
+                        mcfg.once = true;
+                        mcfg.concurrency = 2;
+                        mcfg.progress = false;
+                        mcfg.max_backoff = Duration::from_secs(2);
+                        let miner =
+                            Miner::new(client(&url, &member.hotkey)?, member.hotkey, loaded, mcfg)?;
+                        anyhow::Ok(miner.run().await?)
+                    };
+                    let left = u64::try_from(deadline_ms - now_ms()).unwrap_or(0);
+                    let mut r = HonestResult::default();
+                    match tokio::time::timeout(Duration::from_millis(left), work).await {
+                        Ok(Ok(summaries)) => {
+                            if let Some(s) = summaries.into_iter().last() {
+                                r.uploaded = s.uploaded;
+                                r.status = s.final_status;
+                                if !s.failed.is_empty() {
+                                    r.error = Some(format!("failed zipcodes: {:?}", s.failed));
+                                }
+                            }
+                        }
+                        Ok(Err(e)) => r.error = Some(format!("{e:#}")),
+                        Err(_) => r.error = Some("did not finish before the deadline".into()),
+                    }
+                    Mined::Honest(r)
+                }));
+            }
+            _ => {
+                let scraper = ScraperInfo {
+                    name: "market".into(),
+                    version: "0.1.0".into(),
+                    wasm_sha256: w.scraper_sha.clone(),
+                };
+                let rogue = Rogue::new(member, &url, coldkey, w.market.clone(), scraper);
+                // Adversaries are fast: they submit before everybody else.
+                tasks.push(tokio::spawn(async move {
+                    sleep_until_ms(start_ms + 500 + 10 * i as i64).await;
+                    match rogue {
+                        Ok(r) => Mined::Rogue(r.run(late_at).await),
+                        Err(e) => Mined::Rogue(RogueResult {
+                            uploaded: vec![],
+                            error: Some(format!("{e:#}")),
+                        }),
+                    }
+                }));
+            }
+        }
+    }
+    tasks
+}
+
+/// One validator's epoch: the revealed facts from the coordinator, then validation.
+async fn validate(
+    w: &World,
+    v: &Member,
+    db: Arc<Db>,
+    epoch: &Epoch,
+) -> anyhow::Result<ValidationReport> {
+    let c = client(&w.url, &v.hotkey)?;
+    let mut tries = 0;
+    let raw = loop {
+        match c.epoch_reveal(&epoch.id).await {
+            Ok(r) if r.get("validationSeed").is_some() => break r,
+            Ok(_) | Err(_) if tries < 20 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Ok(r) => bail!("epoch {} not revealed: {r}", epoch.id),
+            Err(e) => bail!("fetching epoch {}: {e}", epoch.id),
+        }
+    };
+    let facts = EpochFacts::from_json(&raw)?;
+    let vcfg = ValidatorConfig {
+        hotkey: v.hotkey.clone(),
+        pin: w.pin.clone(),
+        ingest: IngestOptions::default(),
+        concurrency: 4,
+        verify_timeout: Duration::from_secs(30),
+        upload: true,
+    };
+    let r = validate_epoch(&vcfg, &w.store, db, w.verifier.clone(), &facts)
+        .await
+        .with_context(|| format!("{} validating epoch {}", v.name, epoch.id))?;
+    Ok(r.report)
+}
+
+/// Reads a validator's `validated_data.parquet` back from the store and counts the listings
+/// the market has (same zpid, zipcode and address): (listings, traceable).
+async fn trace(w: &World, r: &ValidationReport) -> anyhow::Result<(usize, usize)> {
+    let key = format!(
+        "{}validated_data.parquet",
+        validator_prefix(&r.validator, &r.epoch_id)
+    );
+    let bytes = w.store.get(&key, 256 << 20).await?;
+    let listings = resi_submission::read_listings(&bytes, &ReadCaps::default())
+        .with_context(|| format!("reading {key}"))?;
+    let traced = listings
+        .iter()
+        .filter(|l| {
+            l.zpid
+                .as_deref()
+                .and_then(|z| w.market.get(z))
+                .is_some_and(|m| m.zipcode == l.zipcode && m.address == l.address)
+        })
+        .count();
+    Ok((listings.len(), traced))
+}
+
+async fn epochs(w: &World, report: &mut DevnetReport) -> anyhow::Result<()> {
+    let schedule = EpochSchedule::new(w.cfg.epoch_secs)?;
+    let mut list = vec![first_epoch(&schedule)?];
+    for _ in 1..w.cfg.epochs {
+        let last = list.last().map(|e| e.end.timestamp()).unwrap_or_default();
+        list.push(schedule.containing(last)?);
+    }
+    // Mining of every epoch is scheduled up front: miners follow the clock, not the validators.
+    let mut mining: Vec<Vec<JoinHandle<Mined>>> = list.iter().map(|e| spawn_miners(w, e)).collect();
+    let mut failure = None;
+    for (k, epoch) in list.iter().enumerate() {
+        println!(
+            "\n== epoch {}/{}: {} (deadline {}, validated after {} ms of grace)",
+            k + 1,
+            list.len(),
+            epoch.id,
+            epoch.end,
+            w.grace_ms
+        );
+        let mut mined = Vec::new();
+        for t in std::mem::take(&mut mining[k]) {
+            mined.push(t.await?);
+        }
+        sleep_until_ms(epoch.end.timestamp_millis() + w.grace_ms as i64 + 1_000).await;
+
+        // Every validator validates, then compares and sets weights.
+        let jobs = w
+            .cast
+            .validators
+            .iter()
+            .zip(&w.dbs)
+            .map(|(v, db)| validate(w, v, db.clone(), epoch));
+        let reports = futures::future::join_all(jobs)
+            .await
+            .into_iter()
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut vrows = Vec::new();
+        let history_before = w.chain.weights_history(NETUID)?.len();
+        for ((v, db), r) in w.cast.validators.iter().zip(&w.dbs).zip(&reports) {
+            let a = agreement(&w.store, r).await?;
+            let set = set_weights(&w.chain, NETUID, &v.hotkey, db, r, &a, None).await?;
+            let (validated, traced) = trace(w, r).await?;
+            vrows.push(ValidatorRow {
+                validator: v.name.clone(),
+                hotkey: v.hotkey.ss58(),
+                uid: v.uid,
+                outcome_hash: r.outcome_hash.clone(),
+                input_hash: r.input_hash.clone(),
+                agreement: a,
+                weights: set.map(|(e, tx)| (e.uids, e.weights, tx)),
+                validated_listings: validated,
+                traceable_listings: traced,
+                spot_checks: r.spot_checks as u64,
+            });
+        }
+        let chain_weights = w
+            .chain
+            .weights_history(NETUID)?
+            .into_iter()
+            .skip(history_before)
+            .map(|h| ChainWeights {
+                block: h.block,
+                setter_uid: h.uid,
+                uids: h.uids,
+                weights: h.weights,
+            })
+            .collect();
+
+        let first = &reports[0];
+        let by_miner = report::outcome_by_miner(&first.outcome);
+        let miners = w
+            .cast
+            .miners
+            .iter()
+            .zip(mined)
+            .map(|(m, mined)| {
+                let hk = m.hotkey.ss58();
+                let score = first.scores.iter().find(|s| s.hotkey == hk);
+                let o = by_miner.get(&hk).cloned().unwrap_or_default();
+                let (uploaded, final_status, error) = match mined {
+                    Mined::Honest(h) => (h.uploaded, h.status, h.error),
+                    Mined::Rogue(r) => (r.uploaded, None, r.error),
+                };
+                MinerRow {
+                    miner: m.name.clone(),
+                    role: m.role.label(),
+                    adversary: m.role.is_adversary(),
+                    hotkey: hk.clone(),
+                    uid: m.uid,
+                    listings: uploaded.iter().map(|(_, n)| n).sum(),
+                    uploaded,
+                    gates_passed: o.gates_passed,
+                    candidates: o.candidates,
+                    ranks: o.ranks,
+                    failed_gates: o.failed,
+                    ppb: score.map(|s| s.ppb).unwrap_or(0),
+                    flags: score.map(|s| s.flags.clone()).unwrap_or_default(),
+                    rejected: first
+                        .rejected
+                        .iter()
+                        .filter(|x| x.hotkey == hk)
+                        .map(|x| x.reason.clone())
+                        .collect(),
+                    final_status,
+                    error,
+                }
+            })
+            .collect();
+        let agreed = reports.iter().all(|r| r.outcome_hash == first.outcome_hash);
+        if !agreed {
+            failure.get_or_insert_with(|| format!("epoch {}: validators disagree", epoch.id));
+        }
+        let e = EpochReport {
+            epoch_id: epoch.id.to_string(),
+            deadline: epoch.end.to_rfc3339(),
+            miners,
+            validators: vrows,
+            chain_weights,
+            agreed,
+        };
+        report::print_epoch(&e);
+        report.epochs.push(e);
+        let dir = &w.cfg.data_dir;
+        std::fs::write(
+            dir.join("devnet-report.json"),
+            serde_json::to_string_pretty(report)?,
+        )?;
+        std::fs::write(dir.join("weights.html"), report::html_chart(report))?;
+    }
+    println!(
+        "\nwrote {} and {}",
+        w.cfg.data_dir.join("devnet-report.json").display(),
+        w.cfg.data_dir.join("weights.html").display()
+    );
+    match failure {
+        Some(f) => bail!(f),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devnet_params_scale_only_the_grace() {
+        let (p, grace) = devnet_params(r#"{"b":1,"grace_ms":900000,"a":2}"#, 64).expect("params");
+        assert_eq!(grace, 4_000);
+        assert_eq!(p, r#"{"a":2,"b":1,"grace_ms":4000}"#);
+        assert!(devnet_params(r#"{"a":1}"#, 60).is_err());
+        assert!(devnet_params("[1]", 60).is_err());
+    }
+}
