@@ -91,6 +91,16 @@ impl PolicyPin {
         })
     }
 
+    /// The policy's grace after the submission deadline (its `grace_ms` param; zero when it
+    /// has none). Submissions count until then, so validators list the store only after it.
+    pub fn grace(&self) -> std::time::Duration {
+        serde_json::from_str::<serde_json::Value>(&self.params)
+            .ok()
+            .and_then(|v| v.get("grace_ms").and_then(|g| g.as_u64()))
+            .map(std::time::Duration::from_millis)
+            .unwrap_or_default()
+    }
+
     /// Loads a release directory (`policies/<name>/<version>/`): its component and default
     /// params, pinned by its `policy.toml`.
     pub fn from_release(dir: &Path) -> Result<Self, ValidatorError> {

@@ -5,7 +5,6 @@ use clap::Args;
 use resi_coordinator::{
     CoordinatorConfig, CsvMarketData, ExpectedCounts, RateLimits, StoreConfig, ZipTable,
 };
-use resi_store::S3Config;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,29 +48,9 @@ pub struct CoordinatorArgs {
     /// Object store: `local:DIR` (default: DATA_DIR/store). Use the --s3-* options for S3.
     #[arg(long, conflicts_with = "s3_bucket")]
     pub store: Option<String>,
-    /// S3 endpoint URL (omit for AWS).
-    #[arg(long, requires = "s3_bucket")]
-    pub s3_endpoint: Option<String>,
-    /// S3 bucket (selects the S3 store).
-    #[arg(long)]
-    pub s3_bucket: Option<String>,
-    /// S3 region.
-    #[arg(long, default_value = "us-east-1")]
-    pub s3_region: String,
-    /// S3 access key id.
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", default_value = "")]
-    pub s3_access_key: String,
-    /// S3 secret access key.
-    #[arg(
-        long,
-        env = "AWS_SECRET_ACCESS_KEY",
-        default_value = "",
-        hide_env_values = true
-    )]
-    pub s3_secret_key: String,
-    /// Path-style S3 URLs (moto, MinIO); default virtual-hosted style.
-    #[arg(long)]
-    pub s3_path_style: bool,
+    /// S3 store options.
+    #[command(flatten)]
+    pub s3: super::s3::S3Args,
     /// Chain for registrations and validator permits: `local:PATH` (the embedded local chain;
     /// default ~/.resi/local-chain.sqlite).
     #[arg(long)]
@@ -135,15 +114,8 @@ impl CoordinatorArgs {
         c.cooldown_hours = self.cooldown_hours;
         c.miner_upload_min_bytes = self.min_upload_bytes;
         c.rate_limits = RateLimits::default().scaled(self.rate_limit_factor.max(1));
-        c.store = match (&self.s3_bucket, &self.store) {
-            (Some(bucket), _) => StoreConfig::S3(S3Config {
-                endpoint: self.s3_endpoint.clone(),
-                bucket: bucket.clone(),
-                region: self.s3_region.clone(),
-                access_key_id: self.s3_access_key.clone(),
-                secret_access_key: self.s3_secret_key.clone(),
-                path_style: self.s3_path_style,
-            }),
+        c.store = match (self.s3.config(), &self.store) {
+            (Some(s3), _) => StoreConfig::S3(s3),
             (None, Some(spec)) => match spec.strip_prefix("local:") {
                 Some(dir) => StoreConfig::Local(PathBuf::from(dir)),
                 None => bail!("--store {spec:?}: expected local:DIR (use --s3-bucket for S3)"),

@@ -8,6 +8,7 @@ pub mod devnet;
 pub mod market;
 pub mod miner;
 pub mod policy;
+pub mod s3;
 pub mod scraper;
 pub mod validator;
 pub mod wallet;

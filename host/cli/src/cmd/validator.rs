@@ -52,9 +52,12 @@ pub struct CommonArgs {
     /// Epoch length of the subnet (4h in production; short for development, e.g. 60s).
     #[arg(long = "epoch-length", default_value = "4h", value_parser = super::coordinator::parse_duration)]
     pub epoch_length: Duration,
-    /// Object store: a local directory.
-    #[arg(long, default_value = "./resi-store")]
+    /// Object store: a local directory (the coordinator's local store), unless --s3-bucket.
+    #[arg(long, default_value = "./resi-store", conflicts_with = "s3_bucket")]
     pub store: PathBuf,
+    /// S3 store options (the bucket the coordinator grants uploads to).
+    #[command(flatten)]
+    pub s3: super::s3::S3Args,
     /// Released policy directory (pins wasm and params from its policy.toml).
     #[arg(long, default_value = "policies/zipcode-competitive/1.0.0")]
     pub policy: PathBuf,
@@ -178,7 +181,10 @@ async fn setup(c: &CommonArgs) -> anyhow::Result<Setup> {
             verify_timeout: Duration::from_secs(30),
             upload: true,
         },
-        store: Store::local(&c.store)?,
+        store: match c.s3.config() {
+            Some(s3) => Store::s3(s3)?,
+            None => Store::local(&c.store)?,
+        },
         db: Arc::new(Db::open(&c.db)?),
         facts,
     })
@@ -202,9 +208,9 @@ fn verifier(path: &std::path::Path) -> anyhow::Result<Arc<ComponentVerifier>> {
 /// Where weights go after scoring: local chain file, netuid, optional (burn uid, burn percent).
 type WeightTarget = (PathBuf, u16, Option<(u16, u8)>);
 
-/// `run` without `--once`: after every epoch boundary, validate the epoch that just closed
-/// (retrying until the coordinator reveals its seed) and set weights. Failures are logged and
-/// retried; they never end the loop.
+/// `run` without `--once`: after every epoch boundary and the policy's grace, validate the
+/// epoch that just closed (retrying until the coordinator reveals its seed) and set weights.
+/// Failures are logged and retried; they never end the loop.
 async fn run_loop(mut c: CommonArgs, target: WeightTarget) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         c.epoch.is_none(),
@@ -212,10 +218,23 @@ async fn run_loop(mut c: CommonArgs, target: WeightTarget) -> anyhow::Result<Exi
     );
     let secs = u32::try_from(c.epoch_length.as_secs()).context("--epoch-length")?;
     let schedule = resi_core::epoch::EpochSchedule::new(secs)?;
+    // Submissions may arrive until the deadline plus the policy's grace: every validator lists
+    // the store only after it (and a little settling time), so they all see the same set.
+    let grace = PolicyPin::from_release(&c.policy)
+        .with_context(|| format!("policy {}", c.policy.display()))?
+        .grace();
+    let settle = grace.as_secs() as i64 + 2;
     let mut done: Option<String> = None;
     loop {
         let now = resi_core::auth::now_unix();
-        let previous = schedule.previous(now)?.id.to_string();
+        let closed = schedule.previous(now)?;
+        let ready = closed.end.timestamp() + settle;
+        if now < ready && done.as_deref() != Some(closed.id.to_string().as_str()) {
+            tracing::info!(epoch = %closed.id, wait_s = ready - now, "waiting for the grace period");
+            tokio::time::sleep(Duration::from_secs(u64::try_from(ready - now).unwrap_or(0))).await;
+            continue;
+        }
+        let previous = closed.id.to_string();
         if done.as_deref() != Some(previous.as_str()) {
             c.epoch = Some(previous.clone());
             match score(clone_args(&c), Some(target.clone())).await {
@@ -242,6 +261,7 @@ fn clone_args(c: &CommonArgs) -> CommonArgs {
         coordinator: c.coordinator.clone(),
         epoch_length: c.epoch_length,
         store: c.store.clone(),
+        s3: c.s3.clone(),
         policy: c.policy.clone(),
         verifier: c.verifier.clone(),
         db: c.db.clone(),
