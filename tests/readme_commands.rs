@@ -1,6 +1,8 @@
-//! The README's user commands, run exactly as written (from the repository root), so the
-//! documentation cannot drift from the binary. The devnet, scraper-test and inspect commands have
-//! their own end-to-end tests (`devnet.rs`, `scraper_test_cli.rs`, `component_inspect.rs`).
+//! The README's user commands in its ```sh blocks, run exactly as written (from the repository
+//! root), so the documentation cannot drift from the binary. The devnet, scraper-test and inspect
+//! commands have their own end-to-end tests (`devnet.rs`, `scraper_test_cli.rs`,
+//! `component_inspect.rs`); the ```bash walkthrough of every role as its own process is run by
+//! `walkthrough.rs`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -22,16 +24,18 @@ fn run(line: &str) -> String {
     stdout
 }
 
-/// Every `resi ...` line inside the README's shell blocks.
+/// Every `resi ...` line inside the README's ```sh blocks.
 fn readme_commands() -> Vec<String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let mut in_block = false;
+    let mut sh = false;
     let mut out = Vec::new();
     for line in readme.lines() {
         if line.starts_with("```") {
             in_block = !in_block;
-        } else if in_block && line.starts_with("resi ") {
+            sh = in_block && line.trim() == "```sh";
+        } else if in_block && sh && line.starts_with("resi ") {
             out.push(line.split(" #").next().unwrap_or(line).trim().to_string());
         }
     }

@@ -28,6 +28,7 @@ To rehearse a hostile site add --latency-ms, --rate-limit (429 + Retry-After) an
 Examples:
   resi market
   resi market --seed 7 --rate-limit 20/s --fault-rate 0.05
+  resi market --max-listings 400 --counts-csv market.csv     # counts for `resi coordinator`
   curl 'http://127.0.0.1:8787/api/search?zipcode=19103&page_size=2'";
 
 /// Serve the local listing market: a deterministic synthetic universe of homes per zipcode,
@@ -77,6 +78,10 @@ pub struct MarketArgs {
     /// Seed of the fault schedule (which request fails is reproducible).
     #[arg(long, default_value_t = 0)]
     fault_seed: u64,
+    /// Instead of serving, write `zipcode,expected_listings` for every zipcode of the table
+    /// (0 where the market holds no homes) to FILE: the coordinator's `--market-data`.
+    #[arg(long, value_name = "FILE")]
+    counts_csv: Option<PathBuf>,
 }
 
 fn parse_now(s: &str) -> Result<NaiveDate, String> {
@@ -125,9 +130,36 @@ impl MarketArgs {
     }
 }
 
-/// Serves the market until Ctrl-C.
+/// Writes the market's count of every zipcode as the coordinator's market-data CSV.
+fn write_counts(config: MarketConfig, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    let market = resi_market::Market::new(config).context("loading the market")?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    writeln!(out, "zipcode,expected_listings")?;
+    let (mut zipcodes, mut homes) = (0u64, 0u64);
+    for z in market.zipcodes().iter() {
+        let n = market.count(&z.zipcode);
+        writeln!(out, "{},{n}", z.zipcode)?;
+        zipcodes += 1;
+        homes += u64::from(n);
+    }
+    out.flush()
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "wrote {}: {zipcodes} zipcodes, {homes} homes",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the market until Ctrl-C (or writes `--counts-csv` and exits).
 pub fn run(args: MarketArgs) -> anyhow::Result<ExitCode> {
     let config = args.config();
+    if let Some(path) = &args.counts_csv {
+        return write_counts(config, path);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
