@@ -45,7 +45,7 @@ enum Command {
     /// Show, sign and verify with a Bittensor hotkey wallet.
     #[command(subcommand)]
     Wallet(cmd::wallet::WalletCmd),
-    /// Run the whole subnet on this machine: coordinator, market, miners, validators, local chain.
+    // Its help (short and long) is DevnetArgs' doc comment.
     Devnet(cmd::devnet::DevnetArgs),
 }
 
