@@ -86,6 +86,10 @@ pub enum RunError {
         /// Answers got.
         got: usize,
     },
+    /// A zipcode given to an [`crate::runner::EpochRunner`] out of the canonical order (or an
+    /// epoch whose zipcodes cannot be put in one).
+    #[error(transparent)]
+    Order(#[from] OrderError),
     /// The policy kept asking: a request already answered, or too many rounds.
     #[error("policy planning for zipcode {zipcode} does not converge: {reason}")]
     NoConvergence {
@@ -93,5 +97,41 @@ pub enum RunError {
         zipcode: String,
         /// What happened.
         reason: String,
+    },
+}
+
+/// Why an [`crate::runner::EpochRunner`] refused an epoch or a zipcode: the streamed
+/// `input_hash` is only the canonical one when every assigned zipcode is run exactly once, in
+/// ascending zipcode order, with the assignment the runner was created with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    /// The epoch assigns a zipcode more than once.
+    #[error("zipcode {0} is assigned more than once in the epoch")]
+    DuplicateAssignment(String),
+    /// A zipcode the epoch does not assign.
+    #[error("zipcode {0} is not assigned in the epoch")]
+    Unassigned(String),
+    /// A zipcode that was already run.
+    #[error("zipcode {0} was already run in this epoch")]
+    AlreadyRun(String),
+    /// A zipcode given before an assigned zipcode that sorts before it.
+    #[error("zipcode {zipcode} given before {expected}: zipcodes must be run in ascending order")]
+    OutOfOrder {
+        /// The zipcode given.
+        zipcode: String,
+        /// The zipcode that had to come next.
+        expected: String,
+    },
+    /// A zipcode given with another assignment (expected count, honeypot, true count) than the
+    /// runner was created with.
+    #[error("zipcode {0} given with another assignment than the epoch's")]
+    AssignmentMismatch(String),
+    /// `finish` before every assigned zipcode was run.
+    #[error("{count} assigned zipcode(s) not run, the first being {first}")]
+    Missing {
+        /// The first zipcode not run.
+        first: String,
+        /// How many were not run.
+        count: usize,
     },
 }

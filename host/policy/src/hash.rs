@@ -8,6 +8,10 @@
 //!   submissions sorted by hotkey with listings in file order, and the observations the policy
 //!   was given, sorted by (hotkey, index)). Params are not part of it: they are pinned by
 //!   `params_sha256`.
+//!
+//! [`input_hash`] hashes a whole [`EpochRun`]; [`InputHasher`] computes the same digest one
+//! zipcode at a time (fed in ascending zipcode order), which is what the streaming
+//! [`crate::runner::EpochRunner`] uses.
 
 use crate::error::InputError;
 use crate::input::{EpochRun, ZipcodeInput, epoch_value, zipcode_value};
@@ -65,9 +69,10 @@ pub fn outcome_hash(
 }
 
 /// `input_hash` of an epoch and the observations the policy was given per zipcode
-/// (`observations[i]` belongs to `run.zipcodes[i]`). Streams the canonical JSON into the hash
-/// one submission at a time; the result equals hashing the canonical JSON built from
-/// [`epoch_value`] and [`zipcode_value`] (checked by a test).
+/// (`observations[i]` belongs to `run.zipcodes[i]`), whatever the order of `run.zipcodes`.
+/// Streams the canonical JSON into the hash one submission at a time through an
+/// [`InputHasher`]; the result equals hashing the canonical JSON built from [`epoch_value`]
+/// and [`zipcode_value`] (checked by a test).
 pub fn input_hash(run: &EpochRun, observations: &[Vec<wit::Observation>]) -> Digest32 {
     let mut order: Vec<usize> = (0..run.zipcodes.len()).collect();
     order.sort_by(|a, b| {
@@ -76,20 +81,58 @@ pub fn input_hash(run: &EpochRun, observations: &[Vec<wit::Observation>]) -> Dig
             .zipcode
             .cmp(&run.zipcodes[*b].assignment.zipcode)
     });
-    let mut h = Sha256::new();
-    h.update(INPUT_DOMAIN);
-    h.update(b"{\"epoch\":");
-    h.update(epoch_value(&run.epoch).to_canonical().as_bytes());
-    h.update(b",\"zipcodes\":[");
-    for (n, i) in order.iter().enumerate() {
-        if n > 0 {
-            h.update(b",");
-        }
-        let obs = observations.get(*i).map(Vec::as_slice).unwrap_or(&[]);
-        stream_zipcode(&mut h, &run.zipcodes[*i], obs);
+    let mut h = InputHasher::new(&run.epoch);
+    for i in order {
+        let obs = observations.get(i).map(Vec::as_slice).unwrap_or(&[]);
+        h.zipcode(&run.zipcodes[i], obs);
     }
-    h.update(b"]}");
-    h.finalize().into()
+    h.finish()
+}
+
+/// `input_hash` computed incrementally, one zipcode at a time, so that no more than one
+/// zipcode's input has to be held: [`InputHasher::new`] with the epoch, then
+/// [`InputHasher::zipcode`] for every zipcode **in ascending zipcode order** (the byte order of
+/// the zipcode strings, the order of [`input_hash`]), then [`InputHasher::finish`].
+///
+/// The hasher does not check the order (feeding zipcodes in another order simply gives another
+/// hash); [`crate::runner::EpochRunner`] enforces it.
+#[derive(Debug, Clone)]
+pub struct InputHasher {
+    h: Sha256,
+    zipcodes: usize,
+}
+
+impl InputHasher {
+    /// Starts the canonical document with the epoch facts.
+    pub fn new(epoch: &wit::Epoch) -> Self {
+        let mut h = Sha256::new();
+        h.update(INPUT_DOMAIN);
+        h.update(b"{\"epoch\":");
+        h.update(epoch_value(epoch).to_canonical().as_bytes());
+        h.update(b",\"zipcodes\":[");
+        InputHasher { h, zipcodes: 0 }
+    }
+
+    /// Appends one zipcode's input and the observations the policy was given for it (in any
+    /// order: they are sorted by (hotkey, index) as [`zipcode_value`] does).
+    pub fn zipcode(&mut self, z: &ZipcodeInput, observations: &[wit::Observation]) {
+        if self.zipcodes > 0 {
+            self.h.update(b",");
+        }
+        stream_zipcode(&mut self.h, z, observations);
+        self.zipcodes += 1;
+    }
+
+    /// Zipcodes appended so far.
+    pub fn zipcodes(&self) -> usize {
+        self.zipcodes
+    }
+
+    /// Closes the document and returns `input_hash`.
+    pub fn finish(mut self) -> Digest32 {
+        self.h.update(b"]}");
+        self.h.finalize().into()
+    }
 }
 
 /// Feeds the canonical JSON of [`zipcode_value`] to `h` without building it whole.

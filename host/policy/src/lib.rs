@@ -4,7 +4,8 @@
 //! - [`backend`]: the wasm component in the sandbox and the native `zipcode-competitive-core`
 //!   behind one [`backend::Backend`] trait;
 //! - [`runner`]: planning rounds with an [`runner::Observer`], scoring, finalizing, per-call
-//!   fuel/memory/time, consensus hashes;
+//!   fuel/memory/time, consensus hashes; [`EpochRunner`] streams an epoch one zipcode at a
+//!   time (memory bounded by the largest zipcode), [`run_epoch`] runs a whole [`EpochRun`];
 //! - [`hash`]: `params_sha256`, `outcome_hash`, `input_hash` (definitions there);
 //! - [`vectors`]: released policies (`policy.toml`) and their test vectors ([`run_vectors`]).
 
@@ -16,7 +17,7 @@ pub mod runner;
 pub mod vectors;
 
 pub use backend::{Backend, Called, NativeBackend, WasmBackend};
-pub use error::{BackendError, InputError, ObserveError, RunError};
+pub use error::{BackendError, InputError, ObserveError, OrderError, RunError};
 pub use input::{EpochInput, EpochRun};
-pub use runner::{Observer, RecordedObserver, RunReport, run_epoch};
+pub use runner::{EpochRunner, Observer, RecordedObserver, RunReport, run_epoch};
 pub use vectors::{Release, ReleaseManifest, Report, Vector, VectorResult, run_vectors};

@@ -2,13 +2,18 @@
 //! [`Observer`] until the policy asks for nothing, then `score-zipcode`; finally `finalize`.
 //! Records fuel, peak memory and wall time of every call and computes the consensus hashes.
 //!
+//! [`EpochRunner`] takes the epoch one zipcode at a time (ascending zipcode order, the order of
+//! the canonical input), so a caller that reads zipcodes one by one holds at most the largest
+//! zipcode's submissions; [`run_epoch`] runs an [`EpochRun`] held whole through it. Both give
+//! the same outcome, `outcome_hash` and `input_hash`.
+//!
 //! The runner is synchronous (policy calls are CPU-bound and blocking). An async validator runs
 //! it on a blocking thread and lets its observer block on the async verifier.
 
 use crate::backend::Backend;
-use crate::error::{ObserveError, RunError};
-use crate::hash::{self, Digest32};
-use crate::input::{EpochRun, ObservationMap};
+use crate::error::{ObserveError, OrderError, RunError};
+use crate::hash::{self, Digest32, InputHasher};
+use crate::input::{EpochRun, ObservationMap, ZipcodeInput};
 use resi_sandbox::policy::wit;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -150,34 +155,178 @@ pub fn resolve_params<B: Backend + ?Sized>(
 }
 
 /// Runs `run` through `backend` with canonical `params`, asking `observer` for spot checks.
+///
+/// A thin wrapper over [`EpochRunner`]: the zipcodes are run in ascending zipcode order
+/// whatever their order in `run` (the outcome and both hashes do not depend on it). Refuses an
+/// epoch that assigns a zipcode twice ([`OrderError::DuplicateAssignment`]).
 pub fn run_epoch<B: Backend + ?Sized, O: Observer + ?Sized>(
     backend: &B,
     params: &str,
     run: &EpochRun,
     observer: &mut O,
 ) -> Result<RunReport, RunError> {
-    let total_expected = run.total_expected();
-    let mut calls = Vec::new();
-    let mut results = Vec::with_capacity(run.zipcodes.len());
-    let mut all_observations = Vec::with_capacity(run.zipcodes.len());
-    let mut answered = 0usize;
-    for z in &run.zipcodes {
+    let assignments: Vec<wit::Assignment> =
+        run.zipcodes.iter().map(|z| z.assignment.clone()).collect();
+    let mut runner = EpochRunner::new(backend, params, run.epoch.clone(), &assignments)?;
+    let mut order: Vec<&ZipcodeInput> = run.zipcodes.iter().collect();
+    order.sort_by(|a, b| a.assignment.zipcode.cmp(&b.assignment.zipcode));
+    for z in order {
+        runner.zipcode(z, observer)?;
+    }
+    runner.finish()
+}
+
+/// Runs one epoch through a policy one zipcode at a time, so that the caller only ever holds
+/// one zipcode's submissions: [`EpochRunner::new`] with the epoch's assignments, then
+/// [`EpochRunner::zipcode`] for every assigned zipcode in ascending zipcode order (planning
+/// rounds answered by the observer, then `score-zipcode`; the caller may drop the zipcode's
+/// input as soon as it returns), then [`EpochRunner::finish`] (`finalize` and the hashes).
+///
+/// `input_hash` is computed on the way ([`InputHasher`]); it is the canonical one because the
+/// runner refuses a zipcode out of order, twice, not assigned or with another assignment, and
+/// refuses to finish with a zipcode missing ([`OrderError`]). What the runner keeps between
+/// zipcodes is small: the per-zipcode results, the call statistics and the hash state.
+///
+/// A refused zipcode leaves the runner as it was; so does a failed policy or observer call
+/// (the zipcode is not counted as run, though its calls stay in the statistics).
+pub struct EpochRunner<'a, B: Backend + ?Sized> {
+    backend: &'a B,
+    params: &'a str,
+    epoch: wit::Epoch,
+    total_expected: u64,
+    /// Every assignment, in ascending zipcode order (the order zipcodes must come in).
+    order: Vec<wit::Assignment>,
+    /// Index in `order` of the next zipcode to run.
+    next: usize,
+    hasher: InputHasher,
+    results: Vec<wit::ZipcodeResult>,
+    calls: Vec<CallStat>,
+    answered: usize,
+}
+
+impl<B: Backend + ?Sized> std::fmt::Debug for EpochRunner<'_, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpochRunner")
+            .field("epoch_id", &self.epoch.epoch_id)
+            .field("zipcodes", &self.order.len())
+            .field("run", &self.next)
+            .field("calls", &self.calls.len())
+            .finish()
+    }
+}
+
+fn same_assignment(a: &wit::Assignment, b: &wit::Assignment) -> bool {
+    a.zipcode == b.zipcode
+        && a.expected == b.expected
+        && a.honeypot == b.honeypot
+        && a.true_count == b.true_count
+}
+
+impl<'a, B: Backend + ?Sized> EpochRunner<'a, B> {
+    /// A runner for `epoch` whose assigned zipcodes are `assignments` (in any order; they are
+    /// run in ascending zipcode order). `total-expected` is summed from them up front, as
+    /// `score-zipcode` needs it for the first zipcode already. No policy call is made yet.
+    pub fn new(
+        backend: &'a B,
+        params: &'a str,
+        epoch: wit::Epoch,
+        assignments: &[wit::Assignment],
+    ) -> Result<Self, RunError> {
+        let mut order = assignments.to_vec();
+        order.sort_by(|a, b| a.zipcode.cmp(&b.zipcode));
+        if let Some(w) = order.windows(2).find(|w| w[0].zipcode == w[1].zipcode) {
+            return Err(OrderError::DuplicateAssignment(w[0].zipcode.clone()).into());
+        }
+        let total_expected = order
+            .iter()
+            .filter(|a| !a.honeypot)
+            .map(|a| u64::from(a.expected))
+            .sum();
+        let hasher = InputHasher::new(&epoch);
+        Ok(EpochRunner {
+            backend,
+            params,
+            epoch,
+            total_expected,
+            results: Vec::with_capacity(order.len()),
+            order,
+            next: 0,
+            hasher,
+            calls: Vec::new(),
+            answered: 0,
+        })
+    }
+
+    /// The epoch being run.
+    pub fn epoch(&self) -> &wit::Epoch {
+        &self.epoch
+    }
+
+    /// Sum of `expected` over the non-honeypot assignments (the policy's `total-expected`).
+    pub fn total_expected(&self) -> u64 {
+        self.total_expected
+    }
+
+    /// Every assignment, in the order the zipcodes must be run (ascending zipcode).
+    pub fn assignments(&self) -> &[wit::Assignment] {
+        &self.order
+    }
+
+    /// The assignments not run yet, in order; the first is the one [`EpochRunner::zipcode`]
+    /// takes next.
+    pub fn pending(&self) -> &[wit::Assignment] {
+        self.order.get(self.next..).unwrap_or(&[])
+    }
+
+    /// Checks that `a` is the next zipcode to run, with the epoch's assignment.
+    fn check_next(&self, a: &wit::Assignment) -> Result<(), OrderError> {
+        match self.order.get(self.next) {
+            Some(want) if want.zipcode == a.zipcode => {
+                if same_assignment(want, a) {
+                    Ok(())
+                } else {
+                    Err(OrderError::AssignmentMismatch(a.zipcode.clone()))
+                }
+            }
+            want => match self.order.binary_search_by(|x| x.zipcode.cmp(&a.zipcode)) {
+                Err(_) => Err(OrderError::Unassigned(a.zipcode.clone())),
+                Ok(i) if i < self.next => Err(OrderError::AlreadyRun(a.zipcode.clone())),
+                Ok(_) => Err(OrderError::OutOfOrder {
+                    zipcode: a.zipcode.clone(),
+                    expected: want.map(|w| w.zipcode.clone()).unwrap_or_default(),
+                }),
+            },
+        }
+    }
+
+    /// Runs one zipcode: `plan-zipcode` in rounds, each answered by `observer`, until the
+    /// policy asks for nothing, then `score-zipcode`. `z` must be the next pending zipcode
+    /// ([`EpochRunner::pending`]); the runner keeps nothing of its submissions, so the caller
+    /// can drop `z` once this returns. Returns the zipcode's result (gates, ranks, shares).
+    pub fn zipcode<O: Observer + ?Sized>(
+        &mut self,
+        z: &ZipcodeInput,
+        observer: &mut O,
+    ) -> Result<&wit::ZipcodeResult, RunError> {
+        self.check_next(&z.assignment)?;
+        let (backend, params) = (self.backend, self.params);
         let zipcode = z.assignment.zipcode.as_str();
         let mut observations: Vec<wit::Observation> = Vec::new();
         let mut asked: BTreeSet<(String, u32)> = BTreeSet::new();
         let mut rounds = 0u32;
+        let mut answered = 0usize;
         loop {
             let start = Instant::now();
             let plan = backend
                 .plan_zipcode(
                     params,
-                    &run.epoch,
+                    &self.epoch,
                     &z.assignment,
                     &z.submissions,
                     &observations,
                 )
                 .map_err(call_err(format!("plan-zipcode {zipcode}")))?;
-            calls.push(CallStat {
+            self.calls.push(CallStat {
                 kind: CallKind::Plan,
                 zipcode: Some(zipcode.to_string()),
                 fuel: plan.fuel,
@@ -227,52 +376,67 @@ pub fn run_epoch<B: Backend + ?Sized, O: Observer + ?Sized>(
         let scored = backend
             .score_zipcode(
                 params,
-                &run.epoch,
+                &self.epoch,
                 &z.assignment,
-                total_expected,
+                self.total_expected,
                 &z.submissions,
                 &observations,
             )
             .map_err(call_err(format!("score-zipcode {zipcode}")))?;
-        calls.push(CallStat {
+        self.calls.push(CallStat {
             kind: CallKind::Score,
             zipcode: Some(zipcode.to_string()),
             fuel: scored.fuel,
             peak_memory: scored.peak_memory,
             elapsed: start.elapsed(),
         });
-        results.push(scored.value);
-        all_observations.push(observations);
+        self.hasher.zipcode(z, &observations);
+        self.answered += answered;
+        self.next += 1;
+        self.results.push(scored.value);
+        Ok(&self.results[self.results.len() - 1])
     }
-    let start = Instant::now();
-    let outcome = backend
-        .finalize(params, &run.epoch, &results)
-        .map_err(call_err("finalize".into()))?;
-    calls.push(CallStat {
-        kind: CallKind::Finalize,
-        zipcode: None,
-        fuel: outcome.fuel,
-        peak_memory: outcome.peak_memory,
-        elapsed: start.elapsed(),
-    });
-    let outcome = outcome.value;
-    let policy_sha256 = backend.policy_sha256();
-    let params_sha256 = hash::params_sha256(params);
-    let outcome_hash = hash::outcome_hash(
-        &policy_sha256,
-        &params_sha256,
-        &run.epoch.epoch_id,
-        &outcome.canonical_json,
-    );
-    let input_hash = hash::input_hash(run, &all_observations);
-    Ok(RunReport {
-        outcome,
-        params: params.to_string(),
-        policy_sha256,
-        params_sha256,
-        outcome_hash,
-        input_hash,
-        observations: answered,
-        calls,
-    })
+
+    /// Calls `finalize` over the zipcode results and computes the consensus hashes. Refuses
+    /// to finish while an assigned zipcode has not been run ([`OrderError::Missing`]).
+    pub fn finish(mut self) -> Result<RunReport, RunError> {
+        if let Some(first) = self.pending().first() {
+            return Err(OrderError::Missing {
+                first: first.zipcode.clone(),
+                count: self.pending().len(),
+            }
+            .into());
+        }
+        let start = Instant::now();
+        let outcome = self
+            .backend
+            .finalize(self.params, &self.epoch, &self.results)
+            .map_err(call_err("finalize".into()))?;
+        self.calls.push(CallStat {
+            kind: CallKind::Finalize,
+            zipcode: None,
+            fuel: outcome.fuel,
+            peak_memory: outcome.peak_memory,
+            elapsed: start.elapsed(),
+        });
+        let outcome = outcome.value;
+        let policy_sha256 = self.backend.policy_sha256();
+        let params_sha256 = hash::params_sha256(self.params);
+        let outcome_hash = hash::outcome_hash(
+            &policy_sha256,
+            &params_sha256,
+            &self.epoch.epoch_id,
+            &outcome.canonical_json,
+        );
+        Ok(RunReport {
+            outcome,
+            params: self.params.to_string(),
+            policy_sha256,
+            params_sha256,
+            outcome_hash,
+            input_hash: self.hasher.finish(),
+            observations: self.answered,
+            calls: self.calls,
+        })
+    }
 }

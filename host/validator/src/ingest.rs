@@ -18,8 +18,13 @@
 //! - Anything refused becomes a [`Rejection`] with its reason; it never stops the epoch.
 //! - Zipcodes that are not assigned in the epoch are refused.
 //!
-//! Memory: the policy runner takes the whole [`EpochRun`], so the accepted listings of the
-//! epoch are held at once (as compact WIT records); the raw files are only held one at a time.
+//! Memory: [`EpochIngest::list`] lists the epoch's objects once (keys and sizes only) and
+//! groups them by zipcode; [`EpochIngest::next_zipcode`] then fetches, verifies and parses the
+//! files of one assigned zipcode, in ascending zipcode order (the order of the streaming
+//! [`resi_policy::EpochRunner`]), and returns that zipcode's policy input. A caller that scores
+//! each zipcode before reading the next holds at most the largest zipcode's listings (as
+//! compact WIT records); the raw files are only held one at a time. [`ingest_epoch`] reads the
+//! whole epoch into one [`EpochRun`] (tools, tests) and holds every accepted listing.
 
 use crate::facts::EpochFacts;
 use resi_core::listing::Listing;
@@ -30,7 +35,7 @@ use resi_store::{ObjectMeta, Store};
 use resi_submission::manifest::MAX_MANIFEST_BYTES;
 use resi_submission::{Manifest, ObjectKey, ReadCaps, SubmissionFile, UpstreamSubmission};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// A refused (or downgraded) submission or object, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +62,7 @@ pub struct IngestOptions {
     pub hotkeys: Option<Vec<String>>,
 }
 
-/// An epoch ready for the policy.
+/// A whole epoch ready for the policy (what [`ingest_epoch`] returns).
 #[derive(Debug, Clone)]
 pub struct Ingested {
     /// The policy input (assignments in the coordinator's order).
@@ -68,7 +73,17 @@ pub struct Ingested {
     pub accepted: usize,
 }
 
-#[derive(Default)]
+/// What ingesting an epoch refused and accepted, once every zipcode has been read
+/// ([`EpochIngest::finish`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// Every refused object or submission, sorted by (hotkey, zipcode, key).
+    pub rejected: Vec<Rejection>,
+    /// Submissions given to the policy.
+    pub accepted: usize,
+}
+
+#[derive(Debug, Default)]
 struct Group {
     manifest: Option<ObjectMeta>,
     listings: Option<ObjectMeta>,
@@ -123,89 +138,103 @@ fn ms(m: &ObjectMeta) -> u64 {
     u64::try_from(m.last_modified.timestamp_millis()).unwrap_or(0)
 }
 
-/// Lists, verifies and reads every submission of `facts.epoch_id`.
-pub async fn ingest_epoch(
-    store: &Store,
-    facts: &EpochFacts,
-    opts: &IngestOptions,
-) -> Result<Ingested, resi_store::StoreError> {
-    let epoch_id = &facts.epoch_id;
-    let mut metas = Vec::new();
-    match &opts.hotkeys {
-        Some(hotkeys) => {
-            for hk in hotkeys {
-                let prefix = format!("data/hotkey={hk}/epoch={epoch_id}/");
-                metas.extend(store.list(&prefix).await?);
+/// One epoch's submissions, listed once and read one zipcode at a time.
+///
+/// [`EpochIngest::list`] lists the objects of the epoch (refusing keys that do not parse and
+/// zipcodes that are not assigned, without reading them); [`EpochIngest::next_zipcode`]
+/// returns the assigned zipcodes one by one in ascending zipcode order, each with its
+/// verified submissions (an assigned zipcode nobody submitted for comes with none);
+/// [`EpochIngest::finish`] returns the rejections and the accepted count.
+#[derive(Debug)]
+pub struct EpochIngest {
+    facts: EpochFacts,
+    caps: ReadCaps,
+    epoch: wit::Epoch,
+    /// Every assignment, in ascending zipcode order.
+    assignments: Vec<wit::Assignment>,
+    /// Assigned zipcodes not read yet, in order, with their listed files by hotkey.
+    pending: VecDeque<(wit::Assignment, BTreeMap<String, Group>)>,
+    rejected: Vec<Rejection>,
+    accepted: usize,
+}
+
+impl EpochIngest {
+    /// Lists every object of `facts.epoch_id` (under the known hotkeys' prefixes, or all of
+    /// `data/`) and groups them by zipcode and hotkey; nothing is read yet. Fails only when
+    /// the store cannot be listed.
+    pub async fn list(
+        store: &Store,
+        facts: &EpochFacts,
+        opts: &IngestOptions,
+    ) -> Result<Self, resi_store::StoreError> {
+        let epoch_id = &facts.epoch_id;
+        let mut metas = Vec::new();
+        match &opts.hotkeys {
+            Some(hotkeys) => {
+                for hk in hotkeys {
+                    let prefix = format!("data/hotkey={hk}/epoch={epoch_id}/");
+                    metas.extend(store.list(&prefix).await?);
+                }
             }
-        }
-        None => {
-            let needle = format!("/epoch={epoch_id}/");
-            metas.extend(
-                store
-                    .list("data/")
-                    .await?
-                    .into_iter()
-                    .filter(|m| m.key.contains(&needle)),
-            );
-        }
-    }
-    let mut rejected = Vec::new();
-    let reject = |rejected: &mut Vec<Rejection>, hk: &str, zip: &str, key: &str, reason: String| {
-        rejected.push(Rejection {
-            hotkey: hk.to_string(),
-            zipcode: zip.to_string(),
-            key: key.to_string(),
-            reason,
-            given_to_policy: false,
-        })
-    };
-    // zipcode -> hotkey -> files
-    let mut by_zip: BTreeMap<String, BTreeMap<String, Group>> = BTreeMap::new();
-    for m in metas {
-        let key = match ObjectKey::parse(&m.key) {
-            Ok(k) if k.epoch_id == *epoch_id => k,
-            Ok(_) => continue,
-            Err(e) => {
-                reject(
-                    &mut rejected,
-                    "",
-                    "",
-                    &m.key,
-                    format!("unrecognized object key: {e}"),
+            None => {
+                let needle = format!("/epoch={epoch_id}/");
+                metas.extend(
+                    store
+                        .list("data/")
+                        .await?
+                        .into_iter()
+                        .filter(|m| m.key.contains(&needle)),
                 );
-                continue;
             }
-        };
-        let g = by_zip
-            .entry(key.zipcode.clone())
-            .or_default()
-            .entry(key.hotkey.clone())
-            .or_default();
-        match key.file {
-            SubmissionFile::Manifest => g.manifest = Some(m),
-            SubmissionFile::Listings => g.listings = Some(m),
-            SubmissionFile::Upstream(_) => g.upstream.push(m),
         }
-    }
-    let mut zipcodes: Vec<ZipcodeInput> = facts
-        .assignments
-        .iter()
-        .map(|a| ZipcodeInput {
-            assignment: wit::Assignment {
+        let mut rejected = Vec::new();
+        // zipcode -> hotkey -> files
+        let mut by_zip: BTreeMap<String, BTreeMap<String, Group>> = BTreeMap::new();
+        for m in metas {
+            let key = match ObjectKey::parse(&m.key) {
+                Ok(k) if k.epoch_id == *epoch_id => k,
+                Ok(_) => continue,
+                Err(e) => {
+                    rejected.push(note(
+                        "",
+                        "",
+                        &m.key,
+                        format!("unrecognized object key: {e}"),
+                        false,
+                    ));
+                    continue;
+                }
+            };
+            let g = by_zip
+                .entry(key.zipcode.clone())
+                .or_default()
+                .entry(key.hotkey.clone())
+                .or_default();
+            match key.file {
+                SubmissionFile::Manifest => g.manifest = Some(m),
+                SubmissionFile::Listings => g.listings = Some(m),
+                SubmissionFile::Upstream(_) => g.upstream.push(m),
+            }
+        }
+        let mut assignments: Vec<wit::Assignment> = facts
+            .assignments
+            .iter()
+            .map(|a| wit::Assignment {
                 zipcode: a.zipcode.clone(),
                 expected: a.expected,
                 honeypot: a.honeypot,
                 true_count: a.true_count,
-            },
-            submissions: Vec::new(),
-        })
-        .collect();
-    let mut accepted = 0usize;
-    for (zipcode, groups) in by_zip {
-        let Some(slot) = zipcodes
-            .iter_mut()
-            .find(|z| z.assignment.zipcode == zipcode)
-        else {
+            })
+            .collect();
+        // Stable: of a zipcode assigned twice (which the runner refuses), the first gets the
+        // submissions, as in the coordinator's order.
+        assignments.sort_by(|a, b| a.zipcode.cmp(&b.zipcode));
+        let pending = assignments
+            .iter()
+            .map(|a| (a.clone(), by_zip.remove(&a.zipcode).unwrap_or_default()))
+            .collect();
+        // What is left is not assigned: refused without reading it.
+        for (zipcode, groups) in by_zip {
             for (hk, g) in groups {
                 let key = g
                     .manifest
@@ -214,19 +243,63 @@ pub async fn ingest_epoch(
                     .or(g.upstream.first())
                     .map(|m| m.key.clone())
                     .unwrap_or_default();
-                reject(
-                    &mut rejected,
+                rejected.push(note(
                     &hk,
                     &zipcode,
                     &key,
                     format!("zipcode {zipcode} is not assigned in epoch {epoch_id}"),
-                );
+                    false,
+                ));
             }
-            continue;
-        };
-        // One zipcode at a time: fetch, verify, parse, keep only the parsed records.
+        }
+        Ok(EpochIngest {
+            epoch: facts.wit_epoch(),
+            facts: facts.clone(),
+            caps: opts.caps,
+            assignments,
+            pending,
+            rejected,
+            accepted: 0,
+        })
+    }
+
+    /// The epoch facts in the policy's types.
+    pub fn epoch(&self) -> &wit::Epoch {
+        &self.epoch
+    }
+
+    /// Every assignment of the epoch, in the order [`EpochIngest::next_zipcode`] returns them
+    /// (ascending zipcode).
+    pub fn assignments(&self) -> &[wit::Assignment] {
+        &self.assignments
+    }
+
+    /// Assigned zipcodes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Submissions accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted
+    }
+
+    /// Rejections so far (not sorted yet).
+    pub fn rejected(&self) -> &[Rejection] {
+        &self.rejected
+    }
+
+    /// Reads the next assigned zipcode: fetches, verifies and parses each of its submissions,
+    /// keeping only the parsed records; refused ones become rejections. `None` once every
+    /// assigned zipcode has been read. Never fails: an object that cannot be read refuses its
+    /// submission.
+    pub async fn next_zipcode(&mut self, store: &Store) -> Option<ZipcodeInput> {
+        let (assignment, groups) = self.pending.pop_front()?;
+        let zipcode = assignment.zipcode.clone();
+        let epoch_id = &self.facts.epoch_id;
+        let mut submissions = Vec::with_capacity(groups.len());
         for (hotkey, g) in groups {
-            match load_submission(store, facts, &opts.caps, &hotkey, &zipcode, g).await {
+            match load_submission(store, &self.facts, &self.caps, &hotkey, &zipcode, g).await {
                 Loaded::Accepted(sub, mut notes) => {
                     let foreign = sub.listings.iter().filter(|l| l.zipcode != zipcode).count();
                     if foreign > 0 {
@@ -242,22 +315,66 @@ pub async fn ingest_epoch(
                             true,
                         ));
                     }
-                    rejected.extend(notes);
-                    slot.submissions.push(sub);
-                    accepted += 1;
+                    self.rejected.extend(notes);
+                    submissions.push(sub);
+                    self.accepted += 1;
                 }
-                Loaded::Rejected(notes) => rejected.extend(notes),
+                Loaded::Rejected(notes) => self.rejected.extend(notes),
             }
         }
+        Some(ZipcodeInput {
+            assignment,
+            submissions,
+        })
     }
-    rejected.sort_by(|a, b| (&a.hotkey, &a.zipcode, &a.key).cmp(&(&b.hotkey, &b.zipcode, &b.key)));
+
+    /// The rejections, sorted by (hotkey, zipcode, key), and the accepted count. Zipcodes not
+    /// read yet contribute nothing.
+    pub fn finish(self) -> IngestSummary {
+        let mut rejected = self.rejected;
+        rejected
+            .sort_by(|a, b| (&a.hotkey, &a.zipcode, &a.key).cmp(&(&b.hotkey, &b.zipcode, &b.key)));
+        IngestSummary {
+            rejected,
+            accepted: self.accepted,
+        }
+    }
+}
+
+/// Lists, verifies and reads every submission of `facts.epoch_id` into one [`EpochRun`]
+/// (zipcodes in the coordinator's order). Holds every accepted listing of the epoch at once:
+/// the validator streams through [`EpochIngest`] instead.
+pub async fn ingest_epoch(
+    store: &Store,
+    facts: &EpochFacts,
+    opts: &IngestOptions,
+) -> Result<Ingested, resi_store::StoreError> {
+    let mut ingest = EpochIngest::list(store, facts, opts).await?;
+    let epoch = ingest.epoch().clone();
+    let mut read: BTreeMap<String, ZipcodeInput> = BTreeMap::new();
+    while let Some(z) = ingest.next_zipcode(store).await {
+        read.entry(z.assignment.zipcode.clone()).or_insert(z);
+    }
+    let zipcodes = facts
+        .assignments
+        .iter()
+        .map(|a| {
+            read.remove(&a.zipcode).unwrap_or_else(|| ZipcodeInput {
+                assignment: wit::Assignment {
+                    zipcode: a.zipcode.clone(),
+                    expected: a.expected,
+                    honeypot: a.honeypot,
+                    true_count: a.true_count,
+                },
+                submissions: Vec::new(),
+            })
+        })
+        .collect();
+    let summary = ingest.finish();
     Ok(Ingested {
-        run: EpochRun {
-            epoch: facts.wit_epoch(),
-            zipcodes,
-        },
-        rejected,
-        accepted,
+        run: EpochRun { epoch, zipcodes },
+        rejected: summary.rejected,
+        accepted: summary.accepted,
     })
 }
 

@@ -19,6 +19,10 @@ use std::time::Duration;
 use swit::Verification;
 
 /// What a verifier says about one listing.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one answer per lookup, consumed at once; boxing would only add an allocation"
+)]
 #[derive(Debug, Clone)]
 pub enum VerifyAnswer {
     /// The source holds this record.
@@ -142,6 +146,10 @@ fn target_key(t: &wit::ListingRef) -> String {
     serde_json::json!([t.zpid, t.mls_id, t.zipcode, t.address, t.source_url]).to_string()
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a serialization shape, built and dropped per cached observation"
+)]
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 enum Cached {

@@ -1,10 +1,17 @@
 //! One epoch end to end: ingest, run the pinned policy with spot checks, publish the report,
 //! the winners' listings and the epoch metadata; then (separately) agreement and weights.
+//!
+//! The epoch is streamed one zipcode at a time so memory stays bounded by the largest zipcode:
+//! the store is listed once ([`EpochIngest::list`]); then, in ascending zipcode order, one
+//! zipcode's files are fetched, verified and parsed ([`EpochIngest::next_zipcode`]), scored by
+//! the [`EpochRunner`] (planning rounds with spot checks, `score-zipcode`) and dropped, keeping
+//! only the listings of the submissions its result ranks; `finalize` then gives the outcome,
+//! whose winners' listings make `validated_data.parquet`.
 
 use crate::db::Db;
 use crate::error::ValidatorError;
 use crate::facts::EpochFacts;
-use crate::ingest::{IngestOptions, ingest_epoch, listing_from_wit};
+use crate::ingest::{EpochIngest, IngestOptions, listing_from_wit};
 use crate::observer::{SpotChecker, Verifier};
 use crate::pin::PolicyPin;
 use crate::report::{
@@ -13,8 +20,10 @@ use crate::report::{
 use crate::weights::{EmitWeights, to_emit};
 use resi_chain::Chain;
 use resi_core::keys::Hotkey;
-use resi_policy::{RunReport, run_epoch};
+use resi_core::listing::Listing;
+use resi_policy::{EpochRunner, RunReport, WasmBackend};
 use resi_store::Store;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,9 +59,13 @@ fn hex32(d: &[u8; 32]) -> String {
     hex::encode(d)
 }
 
-/// Validates one epoch: ingestion, the policy run with spot checks through `verifier`, the
-/// report; uploads `validation_report.json`, `validated_data.parquet` and
-/// `epoch_metadata.json` under `validators/{hotkey}/epoch={id}/` when `cfg.upload`.
+/// Validates one epoch: ingestion streamed into the policy one zipcode at a time, with spot
+/// checks through `verifier`, then the report; uploads `validation_report.json`,
+/// `validated_data.parquet` and `epoch_metadata.json` under `validators/{hotkey}/epoch={id}/`
+/// when `cfg.upload`. Peak memory is about the largest zipcode's listings plus the winners'.
+///
+/// Rejections are recorded in SQLite once every zipcode has been read (also when the policy
+/// run then fails: they cover the zipcodes read until then).
 pub async fn validate_epoch(
     cfg: &ValidatorConfig,
     store: &Store,
@@ -60,30 +73,42 @@ pub async fn validate_epoch(
     verifier: Arc<dyn Verifier>,
     facts: &EpochFacts,
 ) -> Result<EpochResult, ValidatorError> {
-    let ingested = ingest_epoch(store, facts, &cfg.ingest).await?;
-    db.record_rejections(&facts.epoch_id, &ingested.rejected)?;
-    tracing::info!(
-        epoch = %facts.epoch_id,
-        accepted = ingested.accepted,
-        rejected = ingested.rejected.len(),
-        "ingested submissions"
-    );
+    let ingest = EpochIngest::list(store, facts, &cfg.ingest).await?;
     let backend = cfg.pin.backend.clone();
     let params = cfg.pin.params.clone();
     let handle = tokio::runtime::Handle::current();
-    let run_input = ingested.run;
-    let (run, run_input, spot_checks) = {
+    let (streamed, summary, spot_checks) = {
         let db = db.clone();
+        let store = store.clone();
         let (concurrency, timeout) = (cfg.concurrency, cfg.verify_timeout);
         tokio::task::spawn_blocking(move || {
-            let mut checker = SpotChecker::new(verifier, db, handle, concurrency, timeout);
-            let r = run_epoch(&backend, &params, &run_input, &mut checker);
-            (r, run_input, checker.lookups + checker.cache_hits)
+            let mut ingest = ingest;
+            let mut checker = SpotChecker::new(verifier, db, handle.clone(), concurrency, timeout);
+            let streamed = stream_epoch(
+                &backend,
+                &params,
+                &mut ingest,
+                &store,
+                &handle,
+                &mut checker,
+            );
+            (
+                streamed,
+                ingest.finish(),
+                checker.lookups + checker.cache_hits,
+            )
         })
         .await
         .map_err(|e| ValidatorError::Other(format!("policy thread: {e}")))?
     };
-    let run = run?;
+    db.record_rejections(&facts.epoch_id, &summary.rejected)?;
+    tracing::info!(
+        epoch = %facts.epoch_id,
+        accepted = summary.accepted,
+        rejected = summary.rejected.len(),
+        "ingested submissions"
+    );
+    let (run, mut ranked) = streamed?;
     let outcome: serde_json::Value = serde_json::from_str(run.canonical_outcome())
         .map_err(|e| ValidatorError::Other(format!("canonical outcome: {e}")))?;
     let miners: Vec<(String, u64, Vec<String>)> = run
@@ -106,27 +131,30 @@ pub async fn validate_epoch(
         input_hash: hex32(&run.input_hash),
         scores: rank_scores(&miners),
         outcome,
-        submissions: ingested.accepted,
-        rejected: ingested.rejected,
+        submissions: summary.accepted,
+        rejected: summary.rejected,
         spot_checks,
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     };
-    // The winners' listings, in (zipcode, rank) order.
+    // The winners' listings, in (zipcode, rank) order, taken from the ranked submissions kept
+    // while streaming.
     let mut win = winners(&report.outcome);
     win.sort_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
     let mut listings = Vec::new();
-    for (zip, hk, _) in &win {
-        if let Some(s) = run_input
-            .zipcodes
-            .iter()
-            .filter(|z| &z.assignment.zipcode == zip)
-            .flat_map(|z| z.submissions.iter())
-            .find(|s| &s.hotkey == hk)
-        {
-            listings.extend(s.listings.iter().map(listing_from_wit));
+    for (zip, hk, rank) in win {
+        let key = (zip, hk);
+        match ranked.remove(&key) {
+            Some(l) => listings.extend(l),
+            None => tracing::warn!(
+                zipcode = %key.0,
+                hotkey = %key.1,
+                rank,
+                "a winner of the outcome was not ranked by score-zipcode: \
+                 its listings are not in validated_data.parquet"
+            ),
         }
     }
-    drop(run_input);
+    drop(ranked);
     let validated_data = resi_submission::write_listings(&listings)
         .map_err(|e| ValidatorError::Other(format!("validated_data.parquet: {e}")))?;
     db.record_outcome(
@@ -181,6 +209,56 @@ pub async fn validate_epoch(
         run,
         validated_data,
     })
+}
+
+/// Listings of the submissions `score-zipcode` ranked, by (zipcode, hotkey).
+type Ranked = BTreeMap<(String, String), Vec<Listing>>;
+
+/// Streams the epoch through the policy: each zipcode is read from the store (on `handle`)
+/// right before it is scored, and dropped after it, except for the listings of the
+/// submissions its result ranks (the candidates for `validated_data.parquet`). Runs on a
+/// blocking thread (the spot checker blocks on the async verifier).
+fn stream_epoch(
+    backend: &WasmBackend,
+    params: &str,
+    ingest: &mut EpochIngest,
+    store: &Store,
+    handle: &tokio::runtime::Handle,
+    checker: &mut SpotChecker,
+) -> Result<(RunReport, Ranked), ValidatorError> {
+    let mut runner = EpochRunner::new(
+        backend,
+        params,
+        ingest.epoch().clone(),
+        ingest.assignments(),
+    )?;
+    let mut ranked = Ranked::new();
+    while let Some(z) = handle.block_on(ingest.next_zipcode(store)) {
+        let result = runner.zipcode(&z, checker)?;
+        let winners: Vec<&str> = result
+            .candidates
+            .iter()
+            .filter(|c| c.rank.is_some())
+            .map(|c| c.hotkey.as_str())
+            .collect();
+        tracing::debug!(
+            zipcode = %z.assignment.zipcode,
+            submissions = z.submissions.len(),
+            ranked = winners.len(),
+            "scored zipcode"
+        );
+        for s in z
+            .submissions
+            .iter()
+            .filter(|s| winners.contains(&s.hotkey.as_str()))
+        {
+            ranked.insert(
+                (z.assignment.zipcode.clone(), s.hotkey.clone()),
+                s.listings.iter().map(listing_from_wit).collect(),
+            );
+        }
+    }
+    Ok((runner.finish()?, ranked))
 }
 
 /// Sets weights from `report` when `agreement` allows it; returns what was set (`None` when
