@@ -47,10 +47,9 @@ fn tampered_vector_fails() {
         if !tampered {
             // Change the expected outcome hash of the first vector by one hex digit.
             let h = v["expected"]["outcome_hash"].as_str().unwrap().to_string();
-            let flipped = if h.starts_with('0') {
-                format!("1{}", &h[1..])
-            } else {
-                format!("0{}", &h[1..])
+            let flipped = match h.strip_prefix('0') {
+                Some(rest) => format!("1{rest}"),
+                None => format!("0{}", &h[1..]),
             };
             v["expected"]["outcome_hash"] = flipped.into();
             tampered = true;

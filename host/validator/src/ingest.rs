@@ -60,6 +60,11 @@ pub struct IngestOptions {
     pub caps: ReadCaps,
     /// Hotkeys to list (e.g. the metagraph's); `None` lists all of `data/`.
     pub hotkeys: Option<Vec<String>>,
+    /// Leave out, with a reason, submissions whose commit object (`manifest.json`, else the
+    /// latest upstream JSON) the store dated after this (unix ms). Set to the deadline plus
+    /// the policy's grace, so what the policy sees does not depend on when the validator lists
+    /// the store: later arrivals could only have failed G0.
+    pub accept_until_ms: Option<u64>,
 }
 
 /// A whole epoch ready for the policy (what [`ingest_epoch`] returns).
@@ -149,6 +154,7 @@ fn ms(m: &ObjectMeta) -> u64 {
 pub struct EpochIngest {
     facts: EpochFacts,
     caps: ReadCaps,
+    accept_until_ms: Option<u64>,
     epoch: wit::Epoch,
     /// Every assignment, in ascending zipcode order.
     assignments: Vec<wit::Assignment>,
@@ -256,6 +262,7 @@ impl EpochIngest {
             epoch: facts.wit_epoch(),
             facts: facts.clone(),
             caps: opts.caps,
+            accept_until_ms: opts.accept_until_ms,
             assignments,
             pending,
             rejected,
@@ -299,6 +306,10 @@ impl EpochIngest {
         let epoch_id = &self.facts.epoch_id;
         let mut submissions = Vec::with_capacity(groups.len());
         for (hotkey, g) in groups {
+            if let Some(reason) = too_late(&g, self.accept_until_ms) {
+                self.rejected.push(reason.of(&hotkey, &zipcode));
+                continue;
+            }
             match load_submission(store, &self.facts, &self.caps, &hotkey, &zipcode, g).await {
                 Loaded::Accepted(sub, mut notes) => {
                     let foreign = sub.listings.iter().filter(|l| l.zipcode != zipcode).count();
@@ -375,6 +386,46 @@ pub async fn ingest_epoch(
         run: EpochRun { epoch, zipcodes },
         rejected: summary.rejected,
         accepted: summary.accepted,
+    })
+}
+
+/// A submission committed after `accept_until_ms`: its commit object and when the store
+/// dated it.
+struct TooLate {
+    key: String,
+    at: chrono::DateTime<chrono::Utc>,
+    until_ms: u64,
+}
+
+impl TooLate {
+    fn of(&self, hotkey: &str, zipcode: &str) -> Rejection {
+        let until = chrono::DateTime::from_timestamp_millis(self.until_ms as i64)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .unwrap_or_else(|| self.until_ms.to_string());
+        note(
+            hotkey,
+            zipcode,
+            &self.key,
+            format!(
+                "late: committed at {}, after the deadline plus grace ({until})",
+                self.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ),
+            false,
+        )
+    }
+}
+
+/// The submission's commit object when the store dated it after `until_ms`.
+fn too_late(g: &Group, until_ms: Option<u64>) -> Option<TooLate> {
+    let until_ms = until_ms?;
+    let commit = g
+        .manifest
+        .as_ref()
+        .or_else(|| g.upstream.iter().max_by_key(|u| (ms(u), u.key.clone())))?;
+    (ms(commit) > until_ms).then(|| TooLate {
+        key: commit.key.clone(),
+        at: commit.last_modified,
+        until_ms,
     })
 }
 

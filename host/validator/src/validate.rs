@@ -73,7 +73,15 @@ pub async fn validate_epoch(
     verifier: Arc<dyn Verifier>,
     facts: &EpochFacts,
 ) -> Result<EpochResult, ValidatorError> {
-    let ingest = EpochIngest::list(store, facts, &cfg.ingest).await?;
+    // Submissions committed after the deadline plus the pinned policy's grace could only fail
+    // G0: they are left out before the policy, so every validator scores the same input
+    // however late it lists the store.
+    let mut opts = cfg.ingest.clone();
+    if opts.accept_until_ms.is_none() {
+        let grace = u64::try_from(cfg.pin.grace().as_millis()).unwrap_or(u64::MAX);
+        opts.accept_until_ms = Some(facts.deadline_ms.saturating_add(grace));
+    }
+    let ingest = EpochIngest::list(store, facts, &opts).await?;
     let backend = cfg.pin.backend.clone();
     let params = cfg.pin.params.clone();
     let handle = tokio::runtime::Handle::current();

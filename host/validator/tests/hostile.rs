@@ -208,3 +208,90 @@ fn a_policy_other_than_the_pinned_one_is_refused_naming_both_hashes() {
         "{err}"
     );
 }
+
+/// A submission committed after the deadline plus grace is left out before the policy (so the
+/// outcome does not depend on when a validator lists the store), with a reason; on-time ones
+/// score. By default the cutoff is the facts' deadline plus the pinned policy's grace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_after_the_deadline_and_grace_are_left_out_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::local(dir.path().join("store")).unwrap();
+    let real = listings("19103", 0, 20);
+    let (on_time, late) = (key(1), key(2));
+    submit(&store, &on_time, "19103", &real).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let cutoff = chrono::Utc::now().timestamp_millis() as u64;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    submit(&store, &late, "19103", &real).await;
+
+    let run = |facts: resi_validator::EpochFacts, accept_until_ms: Option<u64>| {
+        let store = store.clone();
+        let real = real.clone();
+        let db_path = dir
+            .path()
+            .join(format!("v{}.sqlite", accept_until_ms.is_some()));
+        async move {
+            let cfg = ValidatorConfig {
+                hotkey: key(100),
+                pin: PolicyPin::from_release(&release()).unwrap(),
+                ingest: IngestOptions {
+                    accept_until_ms,
+                    ..IngestOptions::default()
+                },
+                concurrency: 4,
+                verify_timeout: Duration::from_secs(30),
+                upload: false,
+            };
+            let db = Arc::new(Db::open(&db_path).unwrap());
+            validate_epoch(
+                &cfg,
+                &store,
+                db,
+                Arc::new(TruthVerifier::new(&real)),
+                &facts,
+            )
+            .await
+            .unwrap()
+            .report
+        }
+    };
+
+    let report = run(facts(&[("19103", 20, false, 0)]), Some(cutoff)).await;
+    let late_reasons: Vec<&str> = report
+        .rejected
+        .iter()
+        .filter(|r| r.hotkey == late.ss58())
+        .map(|r| r.reason.as_str())
+        .collect();
+    assert!(
+        late_reasons
+            .iter()
+            .any(|r| r.starts_with("late: committed at")),
+        "{late_reasons:?}"
+    );
+    assert_eq!(report.submissions, 1);
+    assert!(!report.outcome.to_string().contains(&late.ss58()));
+    assert!(
+        report
+            .scores
+            .iter()
+            .any(|s| s.hotkey == on_time.ss58() && s.ppb > 0)
+    );
+
+    // Default cutoff: a deadline 16 minutes ago plus the release's 15-minute grace is past, so
+    // both submissions (written just now) are late.
+    let mut past = facts(&[("19103", 20, false, 0)]);
+    past.deadline_ms = (chrono::Utc::now().timestamp_millis() - 16 * 60_000) as u64;
+    let report = run(past, None).await;
+    assert_eq!(report.submissions, 0, "{:?}", report.rejected);
+    assert_eq!(
+        report
+            .rejected
+            .iter()
+            .filter(|r| r.reason.starts_with("late:"))
+            .count(),
+        2,
+        "{:?}",
+        report.rejected
+    );
+}
