@@ -4,31 +4,48 @@
 //! Every signed request goes through [`AppState::authenticate`], in this order: timestamp window
 //! (400), address and signature (400 malformed / 401 wrong), registration (403), validator
 //! permit where needed (403), then in one SQLite transaction replay protection (401 "Signature
-//! already used") and the rate limits (429 + `Retry-After`). Errors are NestJS bodies
-//! (`{"statusCode":400,"message":["..."],"error":"Bad Request"}`).
+//! already used") and the rate limits (429 + `Retry-After`).
 //!
-//! `/epoch/{id}` (validators) answers the stored assignment at any time; only once the epoch's
-//! submission deadline has passed does it add the resi extension: `validationSeed` (hex of the
-//! 32-byte seed whose SHA-256 every assignment publishes as `metadata.validationSeedSha256`),
-//! `isHoneypot` on every zipcode and `actualListings: 0` on honeypots.
+//! Every error is a NestJS body (`{"statusCode":400,"message":["..."],"error":"Bad Request"}`):
+//! the handlers' own, and axum's (405, 413, extractor rejections) rewritten by a middleware.
+//! API request bodies are capped at [`API_BODY_LIMIT_BYTES`] (413), status reports at
+//! [`STATUS_BODY_LIMIT_BYTES`], and an API request taking longer than
+//! `CoordinatorConfig::request_timeout` is answered 408.
+//!
+//! `/epoch/{id}` (validators) answers an epoch's assignment only once the epoch has started
+//! (403 before: miners cannot see it earlier either); only once its submission deadline has
+//! passed does it add the resi extension: `validationSeed` (hex of the 32-byte seed whose SHA-256
+//! every assignment publishes as `metadata.validationSeedSha256`), `isHoneypot` on every zipcode
+//! and `actualListings: 0` on honeypots.
+//!
+//! `POST /local-store/upload` exists only when the store is a local directory. Before the grant
+//! is verified it reads at most [`UPLOAD_MAX_TEXT_FIELDS`] text fields of at most
+//! [`UPLOAD_FIELD_LIMIT_BYTES`] each, chunk by chunk, and at most [`UPLOAD_FORM_LIMIT_BYTES`] in
+//! all (413 beyond); the file is then streamed to disk, bounded by the grant's
+//! `content-length-range`. One grant writes at most `CoordinatorConfig::local_objects_per_grant`
+//! objects (403 after).
 
 use crate::db::{Admission, Db, RateCheck};
 use crate::epochs::{EpochRecord, Epochs, status_at};
 use crate::registry::{Membership, Registry};
 use crate::{Clock, CoordinatorConfig, Limit, StoreConfig};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest as _, Multipart, Path, Query, Request, State,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{TimeZone as _, Utc};
+use futures::StreamExt as _;
 use resi_core::commitments;
 use resi_core::epoch::iso_millis;
-use resi_core::keys::{PublicKey, VerifyError, verify_hex};
+use resi_core::keys::{PublicKey, Signature};
 use resi_core::wire::{
     self, AccessGrant, Expiry, FolderAccessRequest, MinerSpecificAccessRequest, NestError,
-    StatusRequest, ValidatorAccessRequest, ValidatorUploadRequest,
+    NestMessage, StatusRequest, ValidatorAccessRequest, ValidatorUploadRequest,
 };
 use resi_store::Store;
 use serde_json::{Value, json};
@@ -36,10 +53,34 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Path of the local store's upload endpoint (multipart POST like S3's; 204 on success).
 pub const PATH_LOCAL_UPLOAD: &str = "/local-store/upload";
+
+/// Largest request body of every API endpoint (they take small JSON); 413 beyond.
+pub const API_BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// Largest status report stored (a report of 100 completed zipcodes is under 8 KiB); 413 beyond.
+pub const STATUS_BODY_LIMIT_BYTES: usize = 16 * 1024;
+/// Largest text field of a local upload form (the policy is under 1 KiB); 413 beyond.
+pub const UPLOAD_FIELD_LIMIT_BYTES: usize = 8 * 1024;
+/// Most text fields of a local upload form (S3's form has 7); 413 beyond.
+pub const UPLOAD_MAX_TEXT_FIELDS: usize = 32;
+/// Most bytes of a local upload form read before the file's data (text fields, part headers and
+/// boundaries); 413 beyond.
+pub const UPLOAD_FORM_LIMIT_BYTES: u64 = 512 * 1024;
+/// Bytes allowed past the file's maximum length (closing boundary, read-ahead).
+const UPLOAD_FILE_SLACK_BYTES: u64 = 64 * 1024;
+
+/// The NestJS body of an error: `status` with its reason phrase and one message.
+fn nest_error(status: StatusCode, message: String) -> NestError {
+    NestError {
+        status_code: status.as_u16(),
+        message: Some(NestMessage::Many(vec![message])),
+        error: Some(status.canonical_reason().unwrap_or("Error").to_owned()),
+    }
+}
 
 /// Shared state of the handlers.
 pub struct AppState {
@@ -82,8 +123,7 @@ impl ApiErr {
 impl IntoResponse for ApiErr {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut resp =
-            (code, axum::Json(NestError::new(self.status, self.message))).into_response();
+        let mut resp = (code, axum::Json(nest_error(code, self.message))).into_response();
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.max(1).to_string())
         {
@@ -94,6 +134,15 @@ impl IntoResponse for ApiErr {
 }
 
 type ApiResult = Result<Response, ApiErr>;
+
+/// Who signed an authenticated request.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    /// The hotkey's canonical SS58 address (the only spelling used after authentication).
+    pub ss58: String,
+    /// Its role on the subnet.
+    pub member: Membership,
+}
 
 fn json_ok(v: impl serde::Serialize) -> ApiResult {
     Ok(axum::Json(v).into_response())
@@ -131,6 +180,11 @@ impl AppState {
     }
 
     /// Authenticates a signed request (see the module doc for the order of checks).
+    ///
+    /// The hotkey and signature are parsed into their canonical types first (a padded,
+    /// re-prefixed or otherwise non-canonical spelling is a 400), and only canonical values key
+    /// the replay table, the rate limits and everything the handler does after: the returned
+    /// [`Signer`]'s `ss58` is the one spelling of the key.
     pub async fn authenticate(
         &self,
         hotkey: &str,
@@ -139,18 +193,20 @@ impl AppState {
         message: &str,
         validator_only: bool,
         rules: &[RateCheck],
-    ) -> Result<Membership, ApiErr> {
+    ) -> Result<Signer, ApiErr> {
         let now = self.now();
         resi_core::auth::check_timestamp(ts, now).map_err(|e| ApiErr::new(400, e.to_string()))?;
-        match verify_hex(hotkey, message.as_bytes(), signature) {
-            Ok(()) => {}
-            Err(VerifyError::Mismatch { .. }) => return Err(ApiErr::new(401, "Invalid signature")),
-            Err(e) => return Err(ApiErr::new(400, e.to_string())),
+        let key =
+            PublicKey::from_ss58(hotkey).map_err(|e| ApiErr::new(400, format!("hotkey: {e}")))?;
+        let sig =
+            Signature::from_wire_hex(signature).map_err(|e| ApiErr::new(400, e.to_string()))?;
+        if !key.verify(message.as_bytes(), &sig) {
+            return Err(ApiErr::new(401, "Invalid signature"));
         }
-        let pk = PublicKey::from_ss58(hotkey).map_err(|e| ApiErr::new(400, e.to_string()))?;
+        let ss58 = key.to_ss58();
         let member = self
             .registry
-            .lookup(pk.as_bytes())
+            .lookup(key.as_bytes())
             .await
             .map_err(ApiErr::internal)?;
         match member {
@@ -158,7 +214,7 @@ impl AppState {
                 return Err(ApiErr::new(
                     403,
                     format!(
-                        "Hotkey {hotkey} is not registered on subnet {}",
+                        "Hotkey {ss58} is not registered on subnet {}",
                         self.config.netuid
                     ),
                 ));
@@ -168,13 +224,12 @@ impl AppState {
             }
             _ => {}
         }
-        let sig = signature.to_ascii_lowercase();
         let admission = self
             .db
-            .admit(Some((hotkey, &sig, ts)), hotkey, rules, now)
+            .admit(Some((&ss58, &sig.to_hex(), ts)), &ss58, rules, now)
             .map_err(ApiErr::internal)?;
         match admission {
-            Admission::Admitted => Ok(member),
+            Admission::Admitted => Ok(Signer { ss58, member }),
             Admission::Replayed => Err(ApiErr::new(401, "Signature already used (replay)")),
             Admission::Limited(s) => Err(ApiErr {
                 retry_after: Some(s),
@@ -306,6 +361,16 @@ async fn epoch_by_id(
         .schedule
         .parse_id(&id)
         .map_err(|e| ApiErr::new(400, e.to_string()))?;
+    // The next epoch is generated ahead of its start; nobody may see it before then.
+    if st.now() < ep.start().timestamp() {
+        return Err(ApiErr::new(
+            403,
+            format!(
+                "Epoch {id} has not started yet; its assignment is served from {}",
+                iso_millis(&ep.start())
+            ),
+        ));
+    }
     let rec = st
         .epochs
         .get(&ep.id.to_string())
@@ -316,18 +381,28 @@ async fn epoch_by_id(
 }
 
 async fn status(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult {
+    if body.len() > STATUS_BODY_LIMIT_BYTES {
+        return Err(ApiErr::new(
+            413,
+            format!(
+                "Status report is {} bytes, more than the {STATUS_BODY_LIMIT_BYTES} accepted",
+                body.len()
+            ),
+        ));
+    }
     let req: StatusRequest = parse_body(&body)?;
     let id = req.epoch_id.to_string();
     let rules = [check(st.config.rate_limits.status, "status")];
-    st.authenticate(
-        &req.hotkey,
-        &req.signature,
-        req.timestamp,
-        &commitments::status(&id, req.timestamp),
-        false,
-        &rules,
-    )
-    .await?;
+    let signer = st
+        .authenticate(
+            &req.hotkey,
+            &req.signature,
+            req.timestamp,
+            &commitments::status(&id, req.timestamp),
+            false,
+            &rules,
+        )
+        .await?;
     let rec = st
         .epochs
         .get(&id)
@@ -344,7 +419,7 @@ async fn status(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult {
     st.db
         .put_status(
             &id,
-            &req.hotkey,
+            &signer.ss58,
             &status,
             req.s3_upload_complete,
             req.listings_scraped,
@@ -450,17 +525,19 @@ async fn folder_access(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResul
         check(l.folder_minute, "folder_minute"),
         check(l.folder_day, "folder_day"),
     ];
+    PublicKey::from_ss58(&req.coldkey).map_err(|e| ApiErr::new(400, format!("coldkey: {e}")))?;
     let msg = commitments::folder_access(&req.coldkey, &req.hotkey, req.timestamp);
-    st.authenticate(
-        &req.hotkey,
-        &req.signature,
-        req.timestamp,
-        &msg,
-        false,
-        &rules,
-    )
-    .await?;
-    let prefix = format!("data/hotkey={}/", req.hotkey);
+    let signer = st
+        .authenticate(
+            &req.hotkey,
+            &req.signature,
+            req.timestamp,
+            &msg,
+            false,
+            &rules,
+        )
+        .await?;
+    let prefix = format!("data/hotkey={}/", signer.ss58);
     let post = st
         .store
         .presigned_post(
@@ -481,15 +558,16 @@ async fn validator_upload(State(st): State<Arc<AppState>>, body: Bytes) -> ApiRe
         "validator_upload",
     )];
     let msg = commitments::validator_upload(req.timestamp);
-    st.authenticate(
-        &req.hotkey,
-        &req.signature,
-        req.timestamp,
-        &msg,
-        true,
-        &rules,
-    )
-    .await?;
+    let signer = st
+        .authenticate(
+            &req.hotkey,
+            &req.signature,
+            req.timestamp,
+            &msg,
+            true,
+            &rules,
+        )
+        .await?;
     if req.purpose != wire::PURPOSE_EPOCH_VALIDATION_RESULTS {
         return Err(ApiErr::new(
             400,
@@ -499,7 +577,7 @@ async fn validator_upload(State(st): State<Arc<AppState>>, body: Bytes) -> ApiRe
             ),
         ));
     }
-    let prefix = format!("validators/{}/", req.hotkey);
+    let prefix = format!("validators/{}/", signer.ss58);
     let mut post = st
         .store
         .presigned_post(
@@ -591,33 +669,150 @@ async fn miner_specific(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResu
         &rules,
     )
     .await?;
-    PublicKey::from_ss58(&req.miner_hotkey)
+    let miner = PublicKey::from_ss58(&req.miner_hotkey)
         .map_err(|e| ApiErr::new(400, format!("miner_hotkey: {e}")))?;
     json_ok(read_grant(
         &st,
-        &format!("data/hotkey={}/", req.miner_hotkey),
+        &format!("data/hotkey={}/", miner.to_ss58()),
         req.expiry,
     )?)
 }
 
+/// What a local upload may still read from its body: [`UPLOAD_FORM_LIMIT_BYTES`] until the
+/// grant is verified, then the grant's maximum file length plus a little.
+#[derive(Debug)]
+struct UploadBudget {
+    read: AtomicU64,
+    allowed: AtomicU64,
+    exceeded: AtomicBool,
+    file_max: AtomicU64,
+}
+
+/// The body of a local upload went over its [`UploadBudget`].
+#[derive(Debug, thiserror::Error)]
+#[error("upload body over its size budget")]
+struct OverBudget;
+
+impl UploadBudget {
+    fn new() -> Self {
+        Self {
+            read: AtomicU64::new(0),
+            allowed: AtomicU64::new(UPLOAD_FORM_LIMIT_BYTES),
+            exceeded: AtomicBool::new(false),
+            file_max: AtomicU64::new(0),
+        }
+    }
+
+    fn take(&self, n: usize) -> Result<(), OverBudget> {
+        let read = self
+            .read
+            .fetch_add(n as u64, Ordering::Relaxed)
+            .saturating_add(n as u64);
+        if read > self.allowed.load(Ordering::Relaxed) {
+            self.exceeded.store(true, Ordering::Relaxed);
+            return Err(OverBudget);
+        }
+        Ok(())
+    }
+
+    /// Opens the budget for a file of at most `max_len` bytes.
+    fn allow_file(&self, max_len: u64) {
+        let read = self.read.load(Ordering::Relaxed);
+        self.file_max.store(max_len, Ordering::Relaxed);
+        self.allowed.store(
+            read.saturating_add(max_len)
+                .saturating_add(UPLOAD_FILE_SLACK_BYTES),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The answer to a form error: 413/403 if the budget ran out, else 400.
+    fn form_error(&self, e: axum::extract::multipart::MultipartError) -> ApiErr {
+        if !self.exceeded.load(Ordering::Relaxed) {
+            return ApiErr::new(400, format!("Malformed upload form: {e}"));
+        }
+        match self.file_max.load(Ordering::Relaxed) {
+            0 => ApiErr::new(
+                413,
+                format!(
+                    "Upload form is larger than {UPLOAD_FORM_LIMIT_BYTES} bytes before the file"
+                ),
+            ),
+            max => ApiErr::new(
+                403,
+                format!("Upload refused: the file is larger than the grant's {max} bytes"),
+            ),
+        }
+    }
+}
+
+/// At most `max` characters of `s`, for echoing client input in messages.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
 /// `POST /local-store/upload`: the local store's stand-in for S3's POST upload. Text fields
-/// first, the file last (as S3 requires); the policy is verified before a byte is written, the
-/// length while streaming, and the object appears atomically. 204 on success.
-async fn local_upload(State(st): State<Arc<AppState>>, mut form: Multipart) -> ApiResult {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiErr::new(400, format!("Malformed upload form: {e}"))
+/// first (each read with a cap, see the module doc), the file last (as S3 requires); the policy
+/// is verified before a byte is written, the length while streaming, and the object appears
+/// atomically. 204 on success.
+async fn local_upload(State(st): State<Arc<AppState>>, req: Request) -> ApiResult {
+    let budget = Arc::new(UploadBudget::new());
+    let (parts, body) = req.into_parts();
+    let counted = {
+        let budget = budget.clone();
+        body.into_data_stream().map(move |chunk| {
+            let chunk = chunk?;
+            budget.take(chunk.len())?;
+            Ok::<_, axum::BoxError>(chunk)
+        })
     };
+    let req = Request::from_parts(parts, Body::from_stream(counted));
+    let mut form = Multipart::from_request(req, &())
+        .await
+        .map_err(|r| ApiErr::new(400, r.body_text()))?;
     let mut fields = BTreeMap::new();
-    while let Some(mut part) = form.next_field().await.map_err(bad)? {
+    let mut text_fields = 0usize;
+    while let Some(mut part) = form.next_field().await.map_err(|e| budget.form_error(e))? {
         let name = part.name().unwrap_or_default().to_owned();
         if name != "file" {
-            let text = part.text().await.map_err(bad)?;
+            text_fields += 1;
+            if text_fields > UPLOAD_MAX_TEXT_FIELDS {
+                return Err(ApiErr::new(
+                    413,
+                    format!("Upload form has more than {UPLOAD_MAX_TEXT_FIELDS} text fields"),
+                ));
+            }
+            let mut text = Vec::new();
+            while let Some(chunk) = part.chunk().await.map_err(|e| budget.form_error(e))? {
+                if text.len() + chunk.len() > UPLOAD_FIELD_LIMIT_BYTES {
+                    return Err(ApiErr::new(
+                        413,
+                        format!(
+                            "Upload form field {:?} is larger than {UPLOAD_FIELD_LIMIT_BYTES} bytes",
+                            clip(&name, 64)
+                        ),
+                    ));
+                }
+                text.extend_from_slice(&chunk);
+            }
+            let text = String::from_utf8(text).map_err(|_| {
+                ApiErr::new(
+                    400,
+                    format!("Upload form field {:?} is not UTF-8", clip(&name, 64)),
+                )
+            })?;
             fields.insert(name, text);
             continue;
         }
         let filename = part.file_name().unwrap_or("file").to_owned();
         let refused = |e: resi_store::StoreError| match e {
             resi_store::StoreError::Policy(p) => ApiErr::new(403, format!("Upload refused: {p}")),
+            resi_store::StoreError::GrantExhausted { .. } => {
+                ApiErr::new(403, format!("Upload refused: {e}"))
+            }
             resi_store::StoreError::InvalidKey { .. } => ApiErr::new(400, e.to_string()),
             other => ApiErr::internal(other),
         };
@@ -626,7 +821,8 @@ async fn local_upload(State(st): State<Arc<AppState>>, mut form: Multipart) -> A
             .begin_local_upload(&fields, &filename, Utc::now())
             .await
             .map_err(refused)?;
-        while let Some(chunk) = part.chunk().await.map_err(bad)? {
+        budget.allow_file(up.max_len());
+        while let Some(chunk) = part.chunk().await.map_err(|e| budget.form_error(e))? {
             up.write(&chunk).await.map_err(refused)?;
         }
         let key = up.finish().await.map_err(refused)?;
@@ -636,13 +832,71 @@ async fn local_upload(State(st): State<Arc<AppState>>, mut form: Multipart) -> A
     Err(ApiErr::new(400, "Upload form has no file field"))
 }
 
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// Rewrites every error answer that is not JSON (axum's 405, 413 and extractor rejections) as a
+/// NestJS body with the same status and headers.
+async fn nest_errors(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = clip(req.uri().path(), 200);
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(resp.headers()) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // Rejection texts are one short line; anything longer is replaced by the reason phrase.
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => format!("Cannot {method} {path}"),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("Request body is larger than the {API_BODY_LIMIT_BYTES} bytes accepted")
+        }
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("Error").to_owned(),
+        _ => text,
+    };
+    let body = serde_json::to_vec(&nest_error(status, message)).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Answers 408 when the request (body included) takes longer than `limit` (zero: no limit).
+async fn request_deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    if limit.is_zero() {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => ApiErr::new(
+            408,
+            format!("Request not completed within {} s", limit.as_secs_f64()),
+        )
+        .into_response(),
+    }
+}
+
 async fn not_found() -> ApiErr {
     ApiErr::new(404, "Not Found")
 }
 
-/// The router over `state`.
+/// The router over `state`: the API with its body limit and request timeout, the local upload
+/// endpoint when the store is local, and NestJS bodies for every error.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let timeout = state.config.request_timeout;
+    let local = matches!(state.config.store, StoreConfig::Local(_));
+    let mut app = Router::new()
         .route(wire::PATH_HEALTHCHECK, get(healthcheck))
         .route(wire::PATH_ASSIGNMENT_CURRENT, get(current))
         .route(
@@ -655,10 +909,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(wire::PATH_VALIDATOR_UPLOAD, post(validator_upload))
         .route(wire::PATH_VALIDATOR_ACCESS, post(validator_access))
         .route(wire::PATH_MINER_SPECIFIC_ACCESS, post(miner_specific))
-        .route(
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn_with_state(timeout, request_deadline));
+    if local {
+        // Bounded by the upload budget and the grant instead of a body limit.
+        app = app.route(
             PATH_LOCAL_UPLOAD,
             post(local_upload).layer(DefaultBodyLimit::disable()),
-        )
-        .fallback(not_found)
+        );
+    }
+    app.fallback(not_found)
+        .layer(middleware::from_fn(nest_errors))
         .with_state(state)
 }

@@ -361,3 +361,102 @@ async fn restart_mid_epoch_changes_nothing_for_clients() {
     assert_eq!(http.get(&u).query(&q).send().await.unwrap().status(), 401);
     srv.shutdown().await;
 }
+
+/// The two-byte prefix spelling of network 42 (`0x4a 0x80`): a second SS58 address of one key.
+fn two_byte_alias(key: &Hotkey) -> String {
+    let mut body = vec![0x4a, 0x80];
+    body.extend_from_slice(key.public().as_bytes());
+    let mut pre = b"SS58PRE".to_vec();
+    pre.extend_from_slice(&body);
+    let hash = sp_crypto_hashing::blake2_512(&pre);
+    body.extend_from_slice(&hash[..2]);
+    bs58::encode(body).into_string()
+}
+
+/// Findings 2, 4 and 7 of the hardening review: the signature check tolerated `0x`, case and
+/// whitespace while the replay key kept the raw text, and SS58's two-byte alias named the same
+/// key. An observer who saw one `/get-folder-access` request replayed it in another spelling
+/// and got a grant for the victim's folder. Every other spelling of the hotkey or signature is
+/// now refused with 400 before anything is keyed by it, so each variant of a seen request is
+/// refused, and no folder or status row is made for a second spelling.
+#[tokio::test]
+async fn every_spelling_of_a_seen_request_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (srv, keys) = start(dir.path(), config(dir.path())).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/get-folder-access", srv.url());
+    let now = now_unix();
+    let hk = keys.miner.ss58();
+    let coldkey = keys.stranger.ss58();
+    let sig = keys
+        .miner
+        .sign(commitments::folder_access(&coldkey, &hk, now).as_bytes())
+        .to_hex();
+    let body = |hotkey: &str, signature: &str| {
+        json!({"coldkey": coldkey, "hotkey": hotkey, "timestamp": now,
+               "signature": signature, "expiry": now + 86400})
+    };
+    let alias = two_byte_alias(&keys.miner);
+    let variants = [
+        (hk.clone(), format!("0x{sig}")),
+        (hk.clone(), format!("0X{sig}")),
+        (hk.clone(), sig.to_uppercase()),
+        (hk.clone(), format!(" {sig}")),
+        (hk.clone(), format!("{sig}\n")),
+        (format!(" {hk}"), sig.clone()),
+        (format!("{hk} "), sig.clone()),
+        (format!("{hk}\u{a0}"), sig.clone()),
+        (format!("\t{hk}"), sig.clone()),
+        (alias.clone(), sig.clone()),
+    ];
+    let send = |b: Value| http.post(&url).json(&b).send();
+    // Before and after the original is seen: every variant is a 400 naming the field.
+    for round in 0..2 {
+        for (h, s) in &variants {
+            let (code, err) = nest(send(body(h, s)).await.unwrap()).await;
+            assert_eq!(code, 400, "round {round}: {h:?} / {s:?}: {err}");
+        }
+        if round == 0 {
+            let resp = send(body(&hk, &sig)).await.unwrap();
+            assert_eq!(resp.status(), 200, "the original request");
+        }
+    }
+    // The original replayed verbatim: 401 replay.
+    let (code, err) = nest(send(body(&hk, &sig)).await.unwrap()).await;
+    assert_eq!(code, 401, "{err}");
+    // The alias names the canonical key in its refusal.
+    let (_, err) = nest(send(body(&alias, &sig)).await.unwrap()).await;
+    assert!(err.message_text().contains(&hk), "{err}");
+
+    // /status from a padded hotkey: refused, no row.
+    let status_url = format!("{}/api/v1/zipcode-assignments/current", srv.url());
+    let q = signed_query(&keys.miner, &commitments::assignment_current(now), now);
+    let cur: Value = http
+        .get(&status_url)
+        .query(&q)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let epoch = cur["epochId"].as_str().unwrap().to_string();
+    let nonce = cur["nonce"].as_str().unwrap().to_string();
+    let ssig = keys
+        .miner
+        .sign(commitments::status(&epoch, now).as_bytes())
+        .to_hex();
+    for h in [format!(" {hk}"), alias] {
+        let b = json!({"hotkey": h, "signature": ssig, "timestamp": now, "epochId": epoch,
+                       "nonce": nonce, "status": "IN_PROGRESS", "s3UploadComplete": false});
+        let (code, err) = nest(
+            http.post(format!("{}/api/v1/zipcode-assignments/status", srv.url()))
+                .json(&b)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(code, 400, "{err}");
+    }
+}

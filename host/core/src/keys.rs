@@ -4,6 +4,12 @@
 //! converts to and from SS58 with prefix 42), [`Signature`] (64 bytes, 128 lowercase hex chars on
 //! the wire, no `0x`) and [`verify_hex`], the one-call check a server does on a signed request.
 //!
+//! Canonical forms: one key has exactly one accepted address and one signature exactly one
+//! accepted wire spelling. [`PublicKey::from_ss58`] refuses whitespace, the two-byte prefix
+//! form of network 42 and any other spelling that does not re-encode to itself, and
+//! [`Signature::from_wire_hex`] accepts only 128 lowercase hex characters. Identities, replay
+//! keys, rate limits and folders are therefore safe to key by the text a parse accepted.
+//!
 //! Signing is schnorrkel's `sign_simple(b"substrate", msg)` over the raw message bytes, exactly as
 //! `sp_core::sr25519::Pair::sign` and bittensor's `Keypair.sign` do. Signatures are randomized, so
 //! tests compare by verifying, never by bytes. Verification accepts a signature over the raw message
@@ -65,6 +71,17 @@ pub enum Ss58Error {
         /// The address as given.
         address: String,
     },
+    /// The address decodes to a key but is not that key's one canonical SS58 spelling (padded
+    /// with whitespace, or the two-byte prefix form of network 42).
+    #[error(
+        "SS58 address {address:?} is not in canonical form; the canonical address of this key is {canonical}"
+    )]
+    NonCanonical {
+        /// The address as given.
+        address: String,
+        /// The one accepted spelling of the same key.
+        canonical: String,
+    },
     /// A valid address, but for another network than Bittensor (prefix 42).
     #[error(
         "SS58 address {address:?} uses network prefix {found}, expected {SS58_PREFIX} (Bittensor / generic Substrate)"
@@ -87,6 +104,14 @@ pub enum HexKeyError {
         what: &'static str,
         /// What the hex decoder complained about.
         reason: String,
+    },
+    /// Not the one wire spelling (lowercase hex without `0x` or whitespace).
+    #[error("{what} must be {len} lowercase hex characters without 0x or whitespace")]
+    NonCanonical {
+        /// What was being parsed.
+        what: &'static str,
+        /// The number of hex characters expected.
+        len: usize,
     },
     /// Hex decoded fine but to the wrong number of bytes.
     #[error("{what} must be {expected} bytes ({} hex chars), got {found} bytes", expected * 2)]
@@ -258,16 +283,26 @@ impl PublicKey {
         Ok(Self(key))
     }
 
-    /// Parses an SS58 address; it must carry Bittensor's network prefix 42.
+    /// Parses an SS58 address; it must carry Bittensor's network prefix 42 and be the key's
+    /// canonical spelling (what [`PublicKey::to_ss58`] writes): no whitespace, no two-byte
+    /// prefix form.
     pub fn from_ss58(address: &str) -> Result<Self, Ss58Error> {
-        let (prefix, key) = ss58_decode_any(address.trim())?;
+        let (prefix, key) = ss58_decode_any(address)?;
         if prefix != SS58_PREFIX {
             return Err(Ss58Error::WrongPrefix {
                 address: address.to_owned(),
                 found: prefix,
             });
         }
-        Ok(Self(key))
+        let key = Self(key);
+        let canonical = key.to_ss58();
+        if canonical != address {
+            return Err(Ss58Error::NonCanonical {
+                address: address.to_owned(),
+                canonical,
+            });
+        }
+        Ok(key)
     }
 
     /// The SS58 address (prefix 42) of this key.
@@ -337,6 +372,20 @@ impl Signature {
         let mut sig = [0u8; SIGNATURE_LEN];
         sig.copy_from_slice(&bytes);
         Ok(Self(sig))
+    }
+
+    /// Parses the protocol's wire form: exactly 128 lowercase hex characters, no `0x`, no
+    /// whitespace. Any other spelling of the same bytes is refused, so the accepted text is
+    /// the signature's one canonical form.
+    pub fn from_wire_hex(s: &str) -> Result<Self, HexKeyError> {
+        let len = SIGNATURE_LEN * 2;
+        if s.len() != len || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(HexKeyError::NonCanonical {
+                what: "signature",
+                len,
+            });
+        }
+        Self::from_hex(s)
     }
 
     /// 128 lowercase hex chars without `0x`: the wire form of the protocol.
@@ -455,10 +504,11 @@ pub(crate) fn phrase_seed(phrase: &str) -> Result<[u8; 32], KeyError> {
 /// Checks that `sig_hex` is the signature of `msg` by the hotkey at `ss58`.
 ///
 /// This is what a server runs on every signed request: address and signature formats are
-/// checked first so the error says which part of the request is wrong.
+/// checked first (both in their one canonical form, see the module doc) so the error says which
+/// part of the request is wrong.
 pub fn verify_hex(ss58: &str, msg: &[u8], sig_hex: &str) -> Result<(), VerifyError> {
     let key = PublicKey::from_ss58(ss58)?;
-    let sig = Signature::from_hex(sig_hex)?;
+    let sig = Signature::from_wire_hex(sig_hex)?;
     if key.verify(msg, &sig) {
         Ok(())
     } else {
@@ -545,16 +595,26 @@ mod tests {
     fn verify_hex_errors() {
         let k = Hotkey::from_uri("//Alice").unwrap();
         let sig = k.sign(b"m").to_hex();
-        assert!(matches!(
-            verify_hex(ALICE, b"m", "zz"),
-            Err(VerifyError::MalformedSignature(HexKeyError::BadHex { .. }))
-        ));
-        assert!(matches!(
-            verify_hex(ALICE, b"m", "abcd"),
-            Err(VerifyError::MalformedSignature(
-                HexKeyError::WrongLength { .. }
-            ))
-        ));
+        for bad in [
+            "zz".to_string(),
+            "abcd".to_string(),
+            format!("0x{sig}"),
+            format!("0X{sig}"),
+            sig.to_uppercase(),
+            format!(" {sig}"),
+            format!("{sig}\n"),
+            format!("{sig}\u{a0}"),
+        ] {
+            assert!(
+                matches!(
+                    verify_hex(ALICE, b"m", &bad),
+                    Err(VerifyError::MalformedSignature(
+                        HexKeyError::NonCanonical { .. }
+                    ))
+                ),
+                "{bad:?}"
+            );
+        }
         assert!(matches!(
             verify_hex("nope", b"m", &sig),
             Err(VerifyError::BadAddress(_))
@@ -563,6 +623,44 @@ mod tests {
             verify_hex(ALICE, b"other", &sig),
             Err(VerifyError::Mismatch { .. })
         ));
+    }
+
+    /// The two-byte prefix spelling of network 42 (`0x4a 0x80`): a second address of one key.
+    fn two_byte_alias(key: &[u8; 32]) -> String {
+        let mut body = vec![0x4a, 0x80];
+        body.extend_from_slice(key);
+        let hash = ss58_checksum(&body);
+        body.extend_from_slice(&hash[..2]);
+        bs58::encode(body).into_string()
+    }
+
+    #[test]
+    fn one_key_has_one_address() {
+        let key = *PublicKey::from_ss58(ALICE).unwrap().as_bytes();
+        let alias = two_byte_alias(&key);
+        assert_eq!(ss58_decode_any(&alias).unwrap(), (SS58_PREFIX, key));
+        for bad in [
+            alias,
+            format!(" {ALICE}"),
+            format!("{ALICE} "),
+            format!("{ALICE}\n"),
+            format!("\u{a0}{ALICE}"),
+        ] {
+            let err = PublicKey::from_ss58(&bad).unwrap_err();
+            assert!(
+                matches!(&err, Ss58Error::NonCanonical { canonical, .. } if canonical == ALICE)
+                    || matches!(err, Ss58Error::BadBase58 { .. }),
+                "{bad:?}: {err:?}"
+            );
+            assert!(
+                verify_hex(
+                    &bad,
+                    b"m",
+                    &Hotkey::from_uri("//Alice").unwrap().sign(b"m").to_hex()
+                )
+                .is_err()
+            );
+        }
     }
 
     #[test]

@@ -568,8 +568,11 @@ async fn epochs(w: &World, report: &mut DevnetReport) -> anyhow::Result<()> {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut vrows = Vec::new();
         let history_before = w.chain.weights_history(NETUID)?.len();
+        let peers = resi_validator::Peers::from_metagraph(
+            &resi_chain::Chain::metagraph(&w.chain, NETUID).await?,
+        );
         for ((v, db), r) in w.cast.validators.iter().zip(&w.dbs).zip(&reports) {
-            let a = agreement(&w.store, r).await?;
+            let a = agreement(&w.store, r, &peers).await?;
             let set = set_weights(&w.chain, NETUID, &v.hotkey, db, r, &a, None).await?;
             let (validated, traced) = trace(w, r).await?;
             vrows.push(ValidatorRow {

@@ -14,6 +14,10 @@ pub struct ReadCaps {
     pub max_field_len: usize,
     /// Largest total uncompressed column data a parquet file may declare, in bytes.
     pub max_uncompressed_bytes: u64,
+    /// Largest decoded size of one file's listings, in the units of [`decoded_cost`] (string
+    /// bytes plus [`ROW_COST`] per row). Counted while decoding, before a value is copied, so
+    /// an encoding that expands (dictionary pages, run lengths) cannot exceed it either.
+    pub max_decoded_bytes: u64,
 }
 
 impl Default for ReadCaps {
@@ -22,9 +26,35 @@ impl Default for ReadCaps {
             max_file_bytes: 64 << 20,
             max_rows: 100_000,
             max_field_len: 4096,
-            max_uncompressed_bytes: 512 << 20,
+            max_uncompressed_bytes: 128 << 20,
+            max_decoded_bytes: 96 << 20,
         }
     }
+}
+
+/// Fixed cost of one decoded listing beyond its string bytes (the record and its numeric
+/// fields, as held by the validator and lowered into the policy).
+pub const ROW_COST: u64 = 160;
+
+/// The decoded size of listings: their string bytes plus [`ROW_COST`] per listing. The one
+/// measure every memory budget of ingestion counts in.
+pub fn decoded_cost(listings: &[resi_core::listing::Listing]) -> u64 {
+    listings.iter().map(listing_cost).sum()
+}
+
+/// [`decoded_cost`] of one listing.
+pub fn listing_cost(l: &resi_core::listing::Listing) -> u64 {
+    let opt = |s: &Option<String>| s.as_deref().map_or(0, str::len);
+    let strings = opt(&l.zpid)
+        + opt(&l.mls_id)
+        + l.address.len()
+        + l.zipcode.len()
+        + l.listing_date.len()
+        + l.property_type.len()
+        + l.listing_status.len()
+        + l.source_url.len()
+        + l.scraped_timestamp.len();
+    strings as u64 + ROW_COST
 }
 
 impl ReadCaps {
@@ -46,6 +76,16 @@ impl ReadCaps {
             return Err(ReadError::TooManyRows {
                 rows,
                 max: self.max_rows,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks a running decoded size against `max_decoded_bytes`.
+    pub fn check_decoded(&self, decoded: u64) -> Result<(), ReadError> {
+        if decoded > self.max_decoded_bytes {
+            return Err(ReadError::TooMuchDecoded {
+                max: self.max_decoded_bytes,
             });
         }
         Ok(())
@@ -108,6 +148,13 @@ pub enum ReadError {
     TooMuchUncompressed {
         /// Declared uncompressed size.
         size: u64,
+        /// The cap.
+        max: u64,
+    },
+    /// Decoding the file would produce more than the cap (an expanding encoding such as a
+    /// dictionary bomb, or simply too much data).
+    #[error("decodes to more than the cap of {max} bytes (string data plus {ROW_COST} per row)")]
+    TooMuchDecoded {
         /// The cap.
         max: u64,
     },

@@ -75,7 +75,8 @@ pub enum KeyError {
     /// The key does not have the `data/hotkey=../epoch=../zipcode=../file` shape.
     #[error("object key {0:?} is not data/hotkey={{hk}}/epoch={{id}}/zipcode={{zip}}/{{file}}")]
     Shape(String),
-    /// A path segment is empty or holds a character outside its alphabet.
+    /// A path segment is empty, holds a character outside its alphabet, or (for `hotkey`) is
+    /// not a canonical SS58 address.
     #[error("object key segment {segment} has a bad value {value:?}")]
     BadSegment {
         /// Segment name (`hotkey`, `epoch`, `zipcode`).
@@ -100,6 +101,8 @@ fn segment_ok(s: &str) -> bool {
 fn check(segment: &'static str, value: &str) -> Result<(), KeyError> {
     let ok = match segment {
         "zipcode" => resi_core::listing::is_zipcode(value),
+        // One key, one folder: only the canonical SS58 spelling names a miner.
+        "hotkey" => resi_core::keys::PublicKey::from_ss58(value).is_ok(),
         _ => segment_ok(value),
     };
     if ok {
@@ -230,6 +233,18 @@ mod tests {
                 ..
             })
         ));
+        // A second spelling of one key (padding, the two-byte prefix form) is not a folder.
+        for hk in [format!(" {HK}"), format!("{HK}%20"), "hk1".to_string()] {
+            assert!(matches!(
+                ObjectKey::parse(&format!(
+                    "data/hotkey={hk}/epoch=e1/zipcode=19103/manifest.json"
+                )),
+                Err(KeyError::BadSegment {
+                    segment: "hotkey",
+                    ..
+                })
+            ));
+        }
         assert!(matches!(
             ObjectKey::parse("data/x/manifest.json"),
             Err(KeyError::Shape(_))

@@ -308,8 +308,10 @@ fn spread<T>(
 /// Reads `listings.parquet` bytes from an untrusted source, enforcing `caps`.
 ///
 /// Size is checked before parsing, the declared row count and uncompressed size before
-/// decoding, string lengths and UTF-8 per value. Truncated files, other schemas and
-/// inconsistent columns are typed errors.
+/// decoding, string lengths and UTF-8 per value, and the decoded size (string bytes plus
+/// [`crate::caps::ROW_COST`] per row, dictionary-encoded values counted once per row they fill)
+/// against `caps.max_decoded_bytes` before each value is copied. Truncated files, other schemas
+/// and inconsistent columns are typed errors.
 pub fn read_listings(bytes: &[u8], caps: &ReadCaps) -> Result<Vec<Listing>, ReadError> {
     caps.check_size("listings.parquet", bytes.len() as u64)?;
     if bytes.len() < 12 || !bytes.starts_with(b"PAR1") {
@@ -347,6 +349,8 @@ pub fn read_listings(bytes: &[u8], caps: &ReadCaps) -> Result<Vec<Listing>, Read
             max: caps.max_uncompressed_bytes,
         });
     }
+    let mut decoded = declared.saturating_mul(crate::caps::ROW_COST);
+    caps.check_decoded(decoded)?;
     let mut out: Vec<Listing> = Vec::with_capacity(declared as usize);
     for g in 0..reader.num_row_groups() {
         let rg = reader.get_row_group(g).map_err(map_parquet)?;
@@ -368,6 +372,8 @@ pub fn read_listings(bytes: &[u8], caps: &ReadCaps) -> Result<Vec<Listing>, Read
                             None => None,
                             Some(b) => {
                                 caps.check_field(base + row, name, b.len())?;
+                                decoded = decoded.saturating_add(b.len() as u64);
+                                caps.check_decoded(decoded)?;
                                 Some(String::from_utf8(b.data().to_vec()).map_err(|_| {
                                     ReadError::NotUtf8 {
                                         row: base + row,
@@ -469,4 +475,49 @@ pub fn listing_key(l: &Listing) -> String {
         norm.push_str(&word.to_ascii_lowercase());
     }
     format!("addr:{}:{norm}", l.zipcode.trim())
+}
+
+/// Hostile files for tests and benchmarks (feature `hostile`): valid `listings.parquet` bytes
+/// that are small on disk but expand when decoded.
+#[cfg(feature = "hostile")]
+pub mod hostile {
+    use super::*;
+    use ::parquet::file::properties::WriterProperties;
+
+    /// A dictionary bomb: `rows` rows whose every string column holds the same `field_len`-byte
+    /// value (one dictionary entry, run-length encoded indices), numeric columns from
+    /// `template`. A few kilobytes on disk, `rows * 9 * field_len` bytes decoded.
+    pub fn dictionary_bomb(template: &Listing, rows: usize, field_len: usize) -> Vec<u8> {
+        let value = ByteArray::from(bytes::Bytes::from(vec![b'7'; field_len]));
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_dictionary_enabled(true)
+            .set_created_by(CREATED_BY.to_owned())
+            .build();
+        let build = || -> Result<Vec<u8>, ParquetError> {
+            let mut w = SerializedFileWriter::new(Vec::new(), schema()?, Arc::new(props))?;
+            let mut rg = w.next_row_group()?;
+            let mut index = 0usize;
+            while let Some(mut col) = rg.next_column()? {
+                match col.untyped() {
+                    ColumnWriter::ByteArrayColumnWriter(c) => {
+                        let values = vec![value.clone(); rows];
+                        let defs = vec![1i16; rows];
+                        let optional = COLUMNS[index].2;
+                        c.write_batch(&values, optional.then_some(&defs[..]), None)?;
+                    }
+                    other => {
+                        let one = [template.clone()];
+                        let many: Vec<Listing> = one.iter().cycle().take(rows).cloned().collect();
+                        write_column(index, &many, other)?;
+                    }
+                }
+                col.close()?;
+                index += 1;
+            }
+            rg.close()?;
+            w.into_inner()
+        };
+        build().unwrap_or_default()
+    }
 }

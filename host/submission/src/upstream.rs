@@ -37,10 +37,18 @@ impl UpstreamSubmission {
         out
     }
 
-    /// Parses an untrusted upstream JSON file, enforcing `caps` (size before parsing; row count,
-    /// string lengths and `listing_count` after).
+    /// Parses an untrusted upstream JSON file, enforcing `caps`: size before parsing; the
+    /// number of listings before materialising any (a first pass counts them without
+    /// allocating, so `[{},{},...]` cannot expand into millions of records); string lengths,
+    /// the decoded size and `listing_count` after.
     pub fn from_json(bytes: &[u8], caps: &ReadCaps) -> Result<Self, ReadError> {
         caps.check_size("upstream JSON", bytes.len() as u64)?;
+        let counted: CountListings =
+            serde_json::from_slice(bytes).map_err(|source| ReadError::Json {
+                what: "upstream JSON",
+                source,
+            })?;
+        caps.check_rows(counted.listings.0)?;
         let s: UpstreamSubmission =
             serde_json::from_slice(bytes).map_err(|source| ReadError::Json {
                 what: "upstream JSON",
@@ -58,6 +66,7 @@ impl UpstreamSubmission {
         for (row, l) in s.listings.iter().enumerate() {
             check_listing_fields(caps, row, l)?;
         }
+        caps.check_decoded(crate::caps::decoded_cost(&s.listings))?;
         if s.listing_count != s.listings.len() as u64 {
             return Err(ReadError::CountMismatch {
                 declared: s.listing_count,
@@ -84,4 +93,38 @@ pub fn check_listing_fields(caps: &ReadCaps, row: usize, l: &Listing) -> Result<
         caps.check_field(row, field, len)?;
     }
     Ok(())
+}
+
+/// The first pass of [`UpstreamSubmission::from_json`]: only the number of listings.
+#[derive(Deserialize)]
+struct CountListings {
+    #[serde(default)]
+    listings: SeqLen,
+}
+
+/// The length of a JSON array, counted without keeping its elements.
+#[derive(Default)]
+struct SeqLen(u64);
+
+impl<'de> Deserialize<'de> for SeqLen {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Count;
+        impl<'de> serde::de::Visitor<'de> for Count {
+            type Value = SeqLen;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of listings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<SeqLen, A::Error> {
+                let mut n = 0u64;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(SeqLen(n))
+            }
+        }
+        d.deserialize_seq(Count)
+    }
 }

@@ -342,3 +342,46 @@ print(json.dumps({"schema": {f.name: str(f.type) for f in t.schema}, "rows": t.t
         assert_eq!(py, &want);
     }
 }
+
+/// Finding 1 of the hardening review: a 6.6 KB dictionary-encoded file within every other cap
+/// (100k rows, 4,096-byte fields, small declared uncompressed size) used to expand to 7.4 GB.
+/// The decoded size is now counted before each value is copied and the file is refused.
+#[test]
+fn dictionary_bomb_is_refused_by_the_decoded_budget() {
+    let template = rows(1).remove(0);
+    let bomb = resi_submission::parquet::hostile::dictionary_bomb(&template, 100_000, 4096);
+    assert!(
+        bomb.len() < 64 << 10,
+        "the bomb is small: {} bytes",
+        bomb.len()
+    );
+    let caps = ReadCaps::default();
+    assert!(bomb.len() as u64 <= caps.max_file_bytes);
+    match read_listings(&bomb, &caps) {
+        Err(ReadError::TooMuchDecoded { max }) => assert_eq!(max, caps.max_decoded_bytes),
+        other => panic!("expected TooMuchDecoded, got {:?}", other.map(|v| v.len())),
+    }
+    // The same encoding at an honest size reads back.
+    let small = resi_submission::parquet::hostile::dictionary_bomb(&template, 50, 40);
+    assert_eq!(read_listings(&small, &caps).expect("small").len(), 50);
+}
+
+/// An upstream JSON of millions of empty listings (`[{},{},...]`) is refused by counting the
+/// array before any listing is built.
+#[test]
+fn upstream_json_of_empty_listings_is_refused_before_materialising() {
+    let n = 2_000_000usize;
+    let mut json = String::with_capacity(n * 3 + 200);
+    json.push_str(r#"{"epoch_id":"e","zipcode":"19103","miner_hotkey":"h","submission_timestamp":"t","listing_count":2000000,"listings":["#);
+    for i in 0..n {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str("{}");
+    }
+    json.push_str("]}");
+    match UpstreamSubmission::from_json(json.as_bytes(), &ReadCaps::default()) {
+        Err(ReadError::TooManyRows { rows, .. }) => assert_eq!(rows, n as u64),
+        other => panic!("expected TooManyRows, got {other:?}"),
+    }
+}

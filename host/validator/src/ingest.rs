@@ -15,6 +15,12 @@
 //!   ones are recorded as superseded) is read under the same caps and given to the policy with
 //!   `manifest_ok = false`: it takes part in the input (and the gate results show G0 failed) but
 //!   can never be paid, because nothing binds it to the epoch nonce or the hotkey's signature.
+//! - Memory is bounded whatever the encoding: each file's decoded size is counted while it is
+//!   decoded ([`ReadCaps::max_decoded_bytes`]); the submissions of one zipcode together may
+//!   hold at most [`IngestOptions::zipcode_budget`] (in [`resi_submission::decoded_cost`]
+//!   units). Over it, the largest submissions are refused first (ties: the greater hotkey),
+//!   until the rest fit: honest submissions are the small ones, so a miner who inflates its
+//!   own files loses only its own submission, never another's and never the epoch.
 //! - Anything refused becomes a [`Rejection`] with its reason; it never stops the epoch.
 //! - Zipcodes that are not assigned in the epoch are refused.
 //!
@@ -53,11 +59,19 @@ pub struct Rejection {
     pub given_to_policy: bool,
 }
 
+/// Default of [`IngestOptions::zipcode_budget`]: 192 MiB of decoded listings per zipcode (an
+/// honest zipcode of 3,450 listings at ~350 bytes each is ~1.8 MiB per miner: ~100 full
+/// submissions; the policy's 1 GiB memory limit holds this with room, see BENCHMARKS.md).
+pub const DEFAULT_ZIPCODE_BUDGET: u64 = 192 << 20;
+
 /// Ingestion options.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IngestOptions {
     /// Caps on untrusted files.
     pub caps: ReadCaps,
+    /// Most decoded bytes ([`resi_submission::decoded_cost`]) the submissions of one zipcode
+    /// may hold together; over it the largest are refused (see the module doc).
+    pub zipcode_budget: u64,
     /// Hotkeys to list (e.g. the metagraph's); `None` lists all of `data/`.
     pub hotkeys: Option<Vec<String>>,
     /// Leave out, with a reason, submissions whose commit object (`manifest.json`, else the
@@ -65,6 +79,17 @@ pub struct IngestOptions {
     /// the policy's grace, so what the policy sees does not depend on when the validator lists
     /// the store: later arrivals could only have failed G0.
     pub accept_until_ms: Option<u64>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            caps: ReadCaps::default(),
+            zipcode_budget: DEFAULT_ZIPCODE_BUDGET,
+            hotkeys: None,
+            accept_until_ms: None,
+        }
+    }
 }
 
 /// A whole epoch ready for the policy (what [`ingest_epoch`] returns).
@@ -154,6 +179,7 @@ fn ms(m: &ObjectMeta) -> u64 {
 pub struct EpochIngest {
     facts: EpochFacts,
     caps: ReadCaps,
+    zipcode_budget: u64,
     accept_until_ms: Option<u64>,
     epoch: wit::Epoch,
     /// Every assignment, in ascending zipcode order.
@@ -262,6 +288,7 @@ impl EpochIngest {
             epoch: facts.wit_epoch(),
             facts: facts.clone(),
             caps: opts.caps,
+            zipcode_budget: opts.zipcode_budget,
             accept_until_ms: opts.accept_until_ms,
             assignments,
             pending,
@@ -304,14 +331,15 @@ impl EpochIngest {
         let (assignment, groups) = self.pending.pop_front()?;
         let zipcode = assignment.zipcode.clone();
         let epoch_id = &self.facts.epoch_id;
-        let mut submissions = Vec::with_capacity(groups.len());
+        let mut submissions: Vec<(wit::Submission, u64)> = Vec::with_capacity(groups.len());
+        let mut held = 0u64;
         for (hotkey, g) in groups {
             if let Some(reason) = too_late(&g, self.accept_until_ms) {
                 self.rejected.push(reason.of(&hotkey, &zipcode));
                 continue;
             }
             match load_submission(store, &self.facts, &self.caps, &hotkey, &zipcode, g).await {
-                Loaded::Accepted(sub, mut notes) => {
+                Loaded::Accepted(sub, cost, mut notes) => {
                     let foreign = sub.listings.iter().filter(|l| l.zipcode != zipcode).count();
                     if foreign > 0 {
                         notes.push(note(
@@ -327,15 +355,38 @@ impl EpochIngest {
                         ));
                     }
                     self.rejected.extend(notes);
-                    submissions.push(sub);
+                    submissions.push((sub, cost));
                     self.accepted += 1;
+                    held = held.saturating_add(cost);
+                    while held > self.zipcode_budget {
+                        let Some(i) = largest(&submissions) else {
+                            break;
+                        };
+                        let (big, cost) = submissions.remove(i);
+                        held -= cost;
+                        self.accepted -= 1;
+                        self.rejected.push(note(
+                            &big.hotkey,
+                            &zipcode,
+                            &format!(
+                                "data/hotkey={}/epoch={epoch_id}/zipcode={zipcode}/",
+                                big.hotkey
+                            ),
+                            format!(
+                                "over the zipcode's memory budget: {cost} decoded bytes, the \
+                                 largest submission while the zipcode's held more than {}",
+                                self.zipcode_budget
+                            ),
+                            false,
+                        ));
+                    }
                 }
                 Loaded::Rejected(notes) => self.rejected.extend(notes),
             }
         }
         Some(ZipcodeInput {
             assignment,
-            submissions,
+            submissions: submissions.into_iter().map(|(s, _)| s).collect(),
         })
     }
 
@@ -389,6 +440,14 @@ pub async fn ingest_epoch(
     })
 }
 
+/// The index of the largest submission (ties: the greater hotkey).
+fn largest(subs: &[(wit::Submission, u64)]) -> Option<usize> {
+    subs.iter()
+        .enumerate()
+        .max_by(|(_, a), (_, b)| (a.1, &a.0.hotkey).cmp(&(b.1, &b.0.hotkey)))
+        .map(|(i, _)| i)
+}
+
 /// A submission committed after `accept_until_ms`: its commit object and when the store
 /// dated it.
 struct TooLate {
@@ -430,7 +489,8 @@ fn too_late(g: &Group, until_ms: Option<u64>) -> Option<TooLate> {
 }
 
 enum Loaded {
-    Accepted(wit::Submission, Vec<Rejection>),
+    /// The submission, its decoded cost, notes.
+    Accepted(wit::Submission, u64, Vec<Rejection>),
     Rejected(Vec<Rejection>),
 }
 
@@ -478,7 +538,7 @@ async fn load_submission(
         )
         .await
         {
-            Ok(sub) => Loaded::Accepted(sub, notes),
+            Ok((sub, cost)) => Loaded::Accepted(sub, cost, notes),
             Err(reason) => fail(notes, reason),
         }
     } else if !g.upstream.is_empty() {
@@ -506,7 +566,7 @@ async fn load_submission(
             ));
         }
         match read_upstream(store, facts, caps, hotkey, zipcode, &latest).await {
-            Ok(sub) => {
+            Ok((sub, cost)) => {
                 notes.push(note(
                     hotkey,
                     zipcode,
@@ -514,7 +574,7 @@ async fn load_submission(
                     "upstream JSON without a signed manifest: given to the policy with manifest_ok=false (cannot be paid)".into(),
                     true,
                 ));
-                Loaded::Accepted(sub, notes)
+                Loaded::Accepted(sub, cost, notes)
             }
             Err(reason) => {
                 notes.push(note(hotkey, zipcode, &latest.key, reason, false));
@@ -542,7 +602,7 @@ async fn verify_manifest(
     zipcode: &str,
     mm: &ObjectMeta,
     listings: Option<&ObjectMeta>,
-) -> Result<wit::Submission, String> {
+) -> Result<(wit::Submission, u64), String> {
     tracing::debug!(hotkey, zipcode, key = %mm.key, "verifying manifest");
     let max_manifest = MAX_MANIFEST_BYTES.min(caps.max_file_bytes);
     if mm.size > max_manifest {
@@ -605,13 +665,18 @@ async fn verify_manifest(
         ));
     }
     let digest = resi_policy::hash::sha256(&parquet).to_vec();
-    Ok(wit::Submission {
-        hotkey: hotkey.to_string(),
-        submitted_at_ms: ms(mm),
-        manifest_ok: true,
-        digest,
-        listings: listings.iter().map(listing_to_wit).collect(),
-    })
+    drop(parquet);
+    let cost = resi_submission::decoded_cost(&listings);
+    Ok((
+        wit::Submission {
+            hotkey: hotkey.to_string(),
+            submitted_at_ms: ms(mm),
+            manifest_ok: true,
+            digest,
+            listings: listings.iter().map(listing_to_wit).collect(),
+        },
+        cost,
+    ))
 }
 
 async fn read_upstream(
@@ -621,7 +686,7 @@ async fn read_upstream(
     hotkey: &str,
     zipcode: &str,
     m: &ObjectMeta,
-) -> Result<wit::Submission, String> {
+) -> Result<(wit::Submission, u64), String> {
     if m.size > caps.max_file_bytes {
         return Err(format!(
             "upstream JSON is {} bytes, more than the cap of {}",
@@ -645,11 +710,15 @@ async fn read_upstream(
             ));
         }
     }
-    Ok(wit::Submission {
-        hotkey: hotkey.to_string(),
-        submitted_at_ms: ms(m),
-        manifest_ok: false,
-        digest: resi_policy::hash::sha256(&bytes).to_vec(),
-        listings: up.listings.iter().map(listing_to_wit).collect(),
-    })
+    let cost = resi_submission::decoded_cost(&up.listings);
+    Ok((
+        wit::Submission {
+            hotkey: hotkey.to_string(),
+            submitted_at_ms: ms(m),
+            manifest_ok: false,
+            digest: resi_policy::hash::sha256(&bytes).to_vec(),
+            listings: up.listings.iter().map(listing_to_wit).collect(),
+        },
+        cost,
+    ))
 }

@@ -33,5 +33,5 @@ pub use facts::{AssignmentFacts, EpochFacts};
 pub use ingest::{EpochIngest, IngestOptions, IngestSummary, Ingested, Rejection, ingest_epoch};
 pub use observer::{ComponentVerifier, SpotChecker, Verifier, VerifyAnswer};
 pub use pin::PolicyPin;
-pub use report::{Agreement, ConsensusLevel, ValidationReport, agreement};
+pub use report::{Agreement, ConsensusLevel, Peers, ValidationReport, agreement};
 pub use validate::{EpochResult, ValidatorConfig, validate_epoch};

@@ -10,11 +10,25 @@
 //!
 //! A validator whose own hash is not the majority's is an outlier of its own count: it also
 //! abstains (its inputs differ; `input_hash` says whether the inputs or the execution did).
+//!
+//! Reports are evidence, not votes anyone can cast: every report is signed by its validator's
+//! hotkey ([`ValidationReport::sign`]), and another validator's report counts only when its
+//! folder `validators/{hotkey}/` is a canonical SS58 address of a registered validator with a
+//! permit ([`Peers`], from the chain), the report names that same hotkey and the signature
+//! verifies. Everything else is listed in [`Agreement::ignored`] with the reason. One folder
+//! per key, so one vote per hotkey.
+//!
+//! Reports are bounded whatever miners upload: [`bound_rejections`] keeps at most
+//! [`MAX_REJECTIONS_PER_MINER`] entries per miner (one per distinct reason first) and states
+//! how many were left out, so a report always fits under [`MAX_REPORT_BYTES`].
 
 use crate::ingest::Rejection;
+use resi_chain::Metagraph;
+use resi_core::keys::{Hotkey, PublicKey, Signature};
 use resi_store::Store;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Report format tag.
 pub const REPORT_FORMAT: &str = "resi/validation-report/v1";
@@ -24,6 +38,11 @@ pub const STRONG_PCT: u64 = 90;
 pub const CONSENSUS_PCT: u64 = 70;
 /// Largest report read from another validator.
 pub const MAX_REPORT_BYTES: u64 = 64 << 20;
+/// Most rejection entries one miner (or the unparseable keys, under hotkey `""`) gets in a
+/// report; the rest are counted in [`RejectionsOmitted`].
+pub const MAX_REJECTIONS_PER_MINER: usize = 32;
+/// Domain separation of the report signature.
+const REPORT_SIGNING_CONTEXT: &[u8] = b"resi/validation-report/v1 sha256:";
 
 /// The policy a report was computed with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,12 +91,166 @@ pub struct ValidationReport {
     pub outcome: serde_json::Value,
     /// Submissions given to the policy.
     pub submissions: usize,
-    /// Refused objects and submissions, with reasons.
+    /// Refused objects and submissions, with reasons (bounded per miner, see
+    /// [`bound_rejections`]).
     pub rejected: Vec<Rejection>,
+    /// Rejections left out of `rejected` by the bound, counted per miner.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected_omitted: Vec<RejectionsOmitted>,
     /// Spot checks answered (lookups + cache hits).
     pub spot_checks: usize,
     /// When the report was made (RFC 3339).
     pub created_at: String,
+    /// The validator hotkey's sr25519 signature (128 lowercase hex) over
+    /// [`ValidationReport::signing_message`]; `None` only before [`ValidationReport::sign`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// How many of one miner's rejections a report leaves out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectionsOmitted {
+    /// Miner hotkey (`""` for object keys that did not parse).
+    pub hotkey: String,
+    /// Entries left out.
+    pub omitted: usize,
+}
+
+/// Why another validator's report was not counted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportSignatureError {
+    /// The report carries no signature.
+    #[error("unsigned report")]
+    Unsigned,
+    /// The `validator` field is not a canonical SS58 address.
+    #[error("validator field: {0}")]
+    BadValidator(#[from] resi_core::keys::Ss58Error),
+    /// The signature is not 128 lowercase hex characters.
+    #[error("signature: {0}")]
+    MalformedSignature(#[from] resi_core::keys::HexKeyError),
+    /// Well-formed but not this validator's signature of this report.
+    #[error("the signature does not match the report and its validator hotkey")]
+    Mismatch,
+}
+
+impl ValidationReport {
+    /// The message the validator signs: a context tag and the sha256 of the report's compact
+    /// JSON without `signature` (object keys sorted, as `serde_json::Value` writes them).
+    pub fn signing_message(&self) -> Vec<u8> {
+        let mut unsigned = self.clone();
+        unsigned.signature = None;
+        let body = serde_json::to_value(&unsigned)
+            .and_then(|v| serde_json::to_vec(&v))
+            .unwrap_or_default();
+        let mut msg = REPORT_SIGNING_CONTEXT.to_vec();
+        msg.extend_from_slice(hex::encode(Sha256::digest(&body)).as_bytes());
+        msg
+    }
+
+    /// Signs the report with the validator's hotkey (sets `validator` to its address).
+    pub fn sign(&mut self, key: &Hotkey) {
+        self.validator = key.ss58();
+        self.signature = Some(key.sign(&self.signing_message()).to_hex());
+    }
+
+    /// Checks the signature against the `validator` hotkey; returns that key.
+    pub fn verify_signature(&self) -> Result<PublicKey, ReportSignatureError> {
+        let sig = self
+            .signature
+            .as_deref()
+            .ok_or(ReportSignatureError::Unsigned)?;
+        let key = PublicKey::from_ss58(&self.validator)?;
+        let sig = Signature::from_wire_hex(sig)?;
+        if key.verify(&self.signing_message(), &sig) {
+            Ok(key)
+        } else {
+            Err(ReportSignatureError::Mismatch)
+        }
+    }
+}
+
+/// Keeps at most [`MAX_REJECTIONS_PER_MINER`] rejections per miner: first one of each distinct
+/// reason (up to the bound, in input order), then the rest in order; returns what it left out per
+/// miner. `rejected` must be sorted by hotkey (as [`crate::ingest::IngestSummary`] is).
+pub fn bound_rejections(rejected: Vec<Rejection>) -> (Vec<Rejection>, Vec<RejectionsOmitted>) {
+    let mut by_miner: BTreeMap<String, Vec<Rejection>> = BTreeMap::new();
+    for r in rejected {
+        by_miner.entry(r.hotkey.clone()).or_default().push(r);
+    }
+    let mut kept = Vec::new();
+    let mut omitted = Vec::new();
+    for (hotkey, list) in by_miner {
+        if list.len() <= MAX_REJECTIONS_PER_MINER {
+            kept.extend(list);
+            continue;
+        }
+        let total = list.len();
+        let mut seen = BTreeSet::new();
+        let mut take = vec![false; total];
+        let mut n = 0;
+        for (i, r) in list.iter().enumerate() {
+            if n < MAX_REJECTIONS_PER_MINER && seen.insert(reason_kind(&r.reason)) {
+                take[i] = true;
+                n += 1;
+            }
+        }
+        for t in take.iter_mut() {
+            if n >= MAX_REJECTIONS_PER_MINER {
+                break;
+            }
+            if !*t {
+                *t = true;
+                n += 1;
+            }
+        }
+        kept.extend(
+            list.into_iter()
+                .zip(take)
+                .filter_map(|(r, t)| t.then_some(r)),
+        );
+        omitted.push(RejectionsOmitted {
+            hotkey,
+            omitted: total - n,
+        });
+    }
+    (kept, omitted)
+}
+
+/// The kind of a rejection reason: its text up to the first `:` (the detail differs per object).
+fn reason_kind(reason: &str) -> &str {
+    reason.split(':').next().unwrap_or(reason)
+}
+
+/// The validators whose reports count: registered hotkeys with a validator permit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Peers {
+    permitted: BTreeSet<PublicKey>,
+}
+
+impl Peers {
+    /// The permitted validators of a metagraph.
+    pub fn from_metagraph(m: &Metagraph) -> Self {
+        Self {
+            permitted: m
+                .neurons
+                .iter()
+                .filter(|n| n.validator_permit)
+                .map(|n| n.hotkey)
+                .collect(),
+        }
+    }
+
+    /// An explicit set (tests, tools).
+    pub fn from_keys(keys: impl IntoIterator<Item = PublicKey>) -> Self {
+        Self {
+            permitted: keys.into_iter().collect(),
+        }
+    }
+
+    /// True when `key` may vote.
+    pub fn permits(&self, key: &PublicKey) -> bool {
+        self.permitted.contains(key)
+    }
 }
 
 /// Ranks miners by ppb (descending; equal ppb share a rank), ties in order by hotkey.
@@ -156,10 +329,12 @@ pub struct Agreement {
     pub set_weights: bool,
 }
 
-/// Reads every validator's report for `epoch_id` and computes agreement with `own`.
+/// Reads every validator's report for `own.epoch_id` and computes agreement with `own`,
+/// counting only signed reports of `peers` (see the module doc).
 pub async fn agreement(
     store: &Store,
     own: &ValidationReport,
+    peers: &Peers,
 ) -> Result<Agreement, resi_store::StoreError> {
     let suffix = format!("/epoch={}/validation_report.json", own.epoch_id);
     let metas = store.list("validators/").await?;
@@ -179,6 +354,17 @@ pub async fn agreement(
         if who == own.validator {
             continue;
         }
+        match PublicKey::from_ss58(&who) {
+            Ok(k) if peers.permits(&k) => {}
+            Ok(_) => {
+                ignored.push((m.key, "not a registered validator with a permit".into()));
+                continue;
+            }
+            Err(e) => {
+                ignored.push((m.key, format!("folder is not a validator hotkey: {e}")));
+                continue;
+            }
+        }
         let r = match store.get(&m.key, MAX_REPORT_BYTES).await {
             Ok(b) => serde_json::from_slice::<ValidationReport>(&b).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
@@ -195,9 +381,12 @@ pub async fn agreement(
             Ok(r) if r.epoch_id != own.epoch_id || r.validator != who => {
                 ignored.push((m.key, "report names another epoch or validator".into()))
             }
-            Ok(r) => {
-                reports.insert(who, (r.outcome_hash, r.input_hash));
-            }
+            Ok(r) => match r.verify_signature() {
+                Ok(_) => {
+                    reports.insert(who, (r.outcome_hash, r.input_hash));
+                }
+                Err(e) => ignored.push((m.key, format!("not counted: {e}"))),
+            },
         }
     }
     Ok(compute_agreement(

@@ -15,7 +15,8 @@ use crate::ingest::{EpochIngest, IngestOptions, listing_from_wit};
 use crate::observer::{SpotChecker, Verifier};
 use crate::pin::PolicyPin;
 use crate::report::{
-    Agreement, PolicyRef, REPORT_FORMAT, ValidationReport, rank_scores, validator_prefix, winners,
+    Agreement, PolicyRef, REPORT_FORMAT, ValidationReport, bound_rejections, rank_scores,
+    validator_prefix, winners,
 };
 use crate::weights::{EmitWeights, to_emit};
 use resi_chain::Chain;
@@ -109,11 +110,13 @@ pub async fn validate_epoch(
         .await
         .map_err(|e| ValidatorError::Other(format!("policy thread: {e}")))?
     };
-    db.record_rejections(&facts.epoch_id, &summary.rejected)?;
+    // Bounded per miner so that no upload can inflate the report past what peers read.
+    let (rejected, rejected_omitted) = bound_rejections(summary.rejected);
+    db.record_rejections(&facts.epoch_id, &rejected)?;
     tracing::info!(
         epoch = %facts.epoch_id,
         accepted = summary.accepted,
-        rejected = summary.rejected.len(),
+        rejected = rejected.len(),
         "ingested submissions"
     );
     let (run, mut ranked) = streamed?;
@@ -125,7 +128,7 @@ pub async fn validate_epoch(
         .iter()
         .map(|m| (m.hotkey.clone(), m.ppb, m.flags.clone()))
         .collect();
-    let report = ValidationReport {
+    let mut report = ValidationReport {
         format: REPORT_FORMAT.into(),
         validator: cfg.hotkey.ss58(),
         epoch_id: facts.epoch_id.clone(),
@@ -140,10 +143,13 @@ pub async fn validate_epoch(
         scores: rank_scores(&miners),
         outcome,
         submissions: summary.accepted,
-        rejected: summary.rejected,
+        rejected,
+        rejected_omitted,
         spot_checks,
         created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        signature: None,
     };
+    report.sign(&cfg.hotkey);
     // The winners' listings, in (zipcode, rank) order, taken from the ranked submissions kept
     // while streaming.
     let mut win = winners(&report.outcome);

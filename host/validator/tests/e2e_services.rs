@@ -404,8 +404,15 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
     assert_eq!(ab.ppb, 0, "{scores:#?}");
     assert!(ab.flags.iter().any(|f| f == "fabrication"), "{scores:#?}");
 
+    let peers = resi_validator::Peers::from_metagraph(
+        &resi_chain::Chain::metagraph(&chain, 46)
+            .await
+            .expect("metagraph"),
+    );
     for (i, v) in validators.iter().enumerate() {
-        let a = agreement(&store, &reports[i]).await.expect("agreement");
+        let a = agreement(&store, &reports[i], &peers)
+            .await
+            .expect("agreement");
         assert_eq!(a.validators, 2);
         assert_eq!(a.level, ConsensusLevel::Strong);
         assert!(a.set_weights);

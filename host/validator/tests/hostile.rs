@@ -295,3 +295,236 @@ async fn submissions_after_the_deadline_and_grace_are_left_out_with_a_reason() {
         report.rejected
     );
 }
+
+/// Findings 1 and 6 of the hardening review. A dictionary bomb (a few KB that decode to
+/// gigabytes) and three miners' large files for one zipcode (each within every per-file cap,
+/// together over what one policy call may hold) used to fail the whole epoch on every
+/// validator. Now the bomb is refused by the per-file decoded budget, the largest of the large
+/// files are refused by the zipcode's budget until the rest fit, the honest miner is paid, the
+/// policy stays far under its memory limit, and the report bounds how many rejections one miner
+/// can put in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_bombs_lose_their_own_submissions_never_the_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::local(dir.path().join("store")).unwrap();
+    let facts = facts(&[("19103", 20, false, 0)]);
+    let real = listings("19103", 0, 20);
+    let honest = key(1);
+    submit(&store, &honest, "19103", &real).await;
+
+    // The dictionary bomb, faithfully described by a signed manifest.
+    let bomber = key(2);
+    let bomb = resi_submission::parquet::hostile::dictionary_bomb(&real[0], 100_000, 4096);
+    let m = unsigned(&bomber, "19103", &bomb, 100_000).sign(&bomber);
+    let p = prefix(&bomber.ss58(), "19103");
+    put(&store, format!("{p}listings.parquet"), bomb).await;
+    put(&store, format!("{p}manifest.json"), m.to_json_bytes()).await;
+
+    // Three large plain files, of 60, 55 and 50 rows with seven ~3.9 KB fields (1.65, 1.51 and
+    // 1.38 MB decoded): over the zipcode budget of 2 MiB together, the two largest are refused.
+    let fat = |rows: u32| -> Vec<resi_core::listing::Listing> {
+        listings("19103", 1000 + rows * 100, rows)
+            .into_iter()
+            .map(|mut l| {
+                l.address = format!("{} {}", l.address, "x".repeat(3900));
+                l.source_url = format!("{}?{}", l.source_url, "y".repeat(3900));
+                l.listing_date = "z".repeat(3900);
+                l.scraped_timestamp = "w".repeat(3900);
+                l.property_type = "v".repeat(3900);
+                l.listing_status = "u".repeat(3900);
+                l.mls_id = Some("t".repeat(3900));
+                l
+            })
+            .collect()
+    };
+    let (big, bigger, biggest) = (key(5), key(4), key(3));
+    submit(&store, &biggest, "19103", &fat(60)).await;
+    submit(&store, &bigger, "19103", &fat(55)).await;
+    submit(&store, &big, "19103", &fat(50)).await;
+
+    // 20,000 junk objects in one miner's own folder (report inflation).
+    let junk = key(6);
+    let jp = format!(
+        "data/hotkey={}/epoch={}/zipcode=19103/",
+        junk.ss58(),
+        common::EPOCH
+    );
+    for i in 0..2_000 {
+        put(&store, format!("{jp}junk-{i:05}.bin"), vec![b'j'; 16]).await;
+    }
+
+    let db = Arc::new(Db::open(&dir.path().join("validator.sqlite")).unwrap());
+    let cfg = ValidatorConfig {
+        hotkey: key(100),
+        pin: PolicyPin::from_release(&release()).unwrap(),
+        ingest: IngestOptions {
+            zipcode_budget: 2 << 20,
+            ..IngestOptions::default()
+        },
+        concurrency: 4,
+        verify_timeout: Duration::from_secs(30),
+        upload: true,
+    };
+    let result = validate_epoch(
+        &cfg,
+        &store,
+        db.clone(),
+        Arc::new(TruthVerifier::new(&real)),
+        &facts,
+    )
+    .await
+    .expect("the epoch scores");
+    let report = &result.report;
+    let reasons = |k: &resi_core::Hotkey| -> String {
+        report
+            .rejected
+            .iter()
+            .filter(|r| r.hotkey == k.ss58())
+            .map(|r| r.reason.clone())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    assert!(
+        reasons(&bomber).contains("decodes to more than the cap"),
+        "{}",
+        reasons(&bomber)
+    );
+    for k in [&biggest, &bigger] {
+        assert!(
+            reasons(k).contains("over the zipcode's memory budget"),
+            "{}: {}",
+            k.ss58(),
+            reasons(k)
+        );
+    }
+    assert!(
+        !reasons(&big).contains("memory budget"),
+        "{}",
+        reasons(&big)
+    );
+    assert!(reasons(&honest).is_empty(), "{}", reasons(&honest));
+    assert_eq!(report.submissions, 2, "honest + the smallest large file");
+    let top = &report.scores[0];
+    assert_eq!(top.hotkey, honest.ss58(), "{:#?}", report.scores);
+    assert!(top.ppb > 0);
+    assert!(
+        result.run.peak_memory() < resi_sandbox::policy::POLICY_MEMORY_BYTES / 4,
+        "policy peak memory {}",
+        result.run.peak_memory()
+    );
+    // Unparseable junk keys: a bounded number of entries, the rest counted.
+    let junk_entries = report
+        .rejected
+        .iter()
+        .filter(|r| r.hotkey.is_empty())
+        .count();
+    assert!(
+        junk_entries <= resi_validator::report::MAX_REJECTIONS_PER_MINER,
+        "{junk_entries}"
+    );
+    let omitted: usize = report.rejected_omitted.iter().map(|o| o.omitted).sum();
+    assert_eq!(junk_entries + omitted, 2_000);
+    // The report is signed by the validator.
+    assert_eq!(
+        report.verify_signature().expect("signed"),
+        key(100).public()
+    );
+}
+
+/// Finding 3 of the hardening review: agreement counted every folder under `validators/`, and
+/// reports were unsigned. Now a report counts only when its folder is the canonical address of
+/// a permitted validator, it names that validator and it carries that key's signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fake_and_unsigned_reports_are_not_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::local(dir.path().join("store")).unwrap();
+    let facts = facts(&[("19103", 20, false, 0)]);
+    let real = listings("19103", 0, 20);
+    submit(&store, &key(1), "19103", &real).await;
+    let db = Arc::new(Db::open(&dir.path().join("validator.sqlite")).unwrap());
+    let cfg = ValidatorConfig {
+        hotkey: key(100),
+        pin: PolicyPin::from_release(&release()).unwrap(),
+        ingest: IngestOptions::default(),
+        concurrency: 4,
+        verify_timeout: Duration::from_secs(30),
+        upload: true,
+    };
+    let own = validate_epoch(
+        &cfg,
+        &store,
+        db,
+        Arc::new(TruthVerifier::new(&real)),
+        &facts,
+    )
+    .await
+    .unwrap()
+    .report;
+    own.verify_signature().expect("own report is signed");
+
+    let other_hash = "ee".repeat(32);
+    let publish = |folder: String, r: resi_validator::ValidationReport| {
+        let store = store.clone();
+        async move {
+            let key = format!(
+                "validators/{folder}/epoch={}/validation_report.json",
+                common::EPOCH
+            );
+            store
+                .put(&key, serde_json::to_vec(&r).unwrap())
+                .await
+                .unwrap();
+        }
+    };
+    let forged = |signer: &resi_core::Hotkey, sign: bool| {
+        let mut r = own.clone();
+        r.outcome_hash = other_hash.clone();
+        r.validator = signer.ss58();
+        r.signature = None;
+        if sign {
+            r.sign(signer);
+        }
+        r
+    };
+    // Permitted validators 101..=103; 104 is registered without a permit.
+    let peers = resi_validator::Peers::from_keys([100u8, 101, 102, 103].map(|n| key(n).public()));
+    // 101: unsigned. 102: signed by 104 but claiming 102. 104: signed, no permit.
+    publish(key(101).ss58(), forged(&key(101), false)).await;
+    let mut claim = forged(&key(104), true);
+    claim.validator = key(102).ss58();
+    publish(key(102).ss58(), claim).await;
+    publish(key(104).ss58(), forged(&key(104), true)).await;
+    // A padded folder and the two-byte SS58 alias folder of a permitted validator.
+    publish(format!(" {}", key(103).ss58()), forged(&key(103), true)).await;
+    publish(
+        format!("{}%C2%A0", key(103).ss58()),
+        forged(&key(103), true),
+    )
+    .await;
+
+    let a = resi_validator::agreement(&store, &own, &peers)
+        .await
+        .unwrap();
+    assert_eq!(a.validators, 1, "only the own report counts: {a:#?}");
+    assert!(a.set_weights, "{a:#?}");
+    let why: Vec<&str> = a.ignored.iter().map(|(_, w)| w.as_str()).collect();
+    assert!(why.iter().any(|w| w.contains("unsigned")), "{why:?}");
+    assert!(why.iter().any(|w| w.contains("does not match")), "{why:?}");
+    assert!(why.iter().any(|w| w.contains("permit")), "{why:?}");
+    assert!(
+        why.iter()
+            .any(|w| w.contains("folder is not a validator hotkey")),
+        "{why:?}"
+    );
+
+    // A real, signed report of a permitted validator does count (and disagrees here).
+    publish(key(103).ss58(), forged(&key(103), true)).await;
+    let a = resi_validator::agreement(&store, &own, &peers)
+        .await
+        .unwrap();
+    assert_eq!(a.validators, 2, "{a:#?}");
+    assert!(
+        a.outliers.iter().any(|(v, _, _)| *v == key(103).ss58()),
+        "{a:#?}"
+    );
+}

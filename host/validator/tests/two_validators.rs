@@ -108,8 +108,13 @@ async fn two_validators_agree_and_set_weights() {
     assert!(ppb(&early.ss58()) > ppb(&late.ss58()));
     assert!(ppb(&late.ss58()) > 0);
 
+    let peers = resi_validator::Peers::from_metagraph(
+        &resi_chain::Chain::metagraph(&chain, 46)
+            .await
+            .expect("metagraph"),
+    );
     for (i, v) in [100u8, 101].into_iter().enumerate() {
-        let a = agreement(&store, &reports[i]).await.unwrap();
+        let a = agreement(&store, &reports[i], &peers).await.unwrap();
         assert_eq!(a.validators, 2);
         assert_eq!(a.level, ConsensusLevel::Strong);
         assert!(a.set_weights);

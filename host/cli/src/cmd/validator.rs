@@ -17,7 +17,7 @@ use resi_store::Store;
 use resi_validator::db::Db;
 use resi_validator::validate::set_weights;
 use resi_validator::{
-    ComponentVerifier, EpochFacts, IngestOptions, PolicyPin, ValidatorConfig, agreement,
+    ComponentVerifier, EpochFacts, IngestOptions, Peers, PolicyPin, ValidatorConfig, agreement,
     validate_epoch,
 };
 use std::path::PathBuf;
@@ -32,8 +32,9 @@ pub enum Cmd {
     Run(RunArgs),
     /// Validate one epoch and print the ranked table (uploads the report).
     Score(CommonArgs),
-    /// Show agreement of the validators' reports for an epoch.
-    Consensus(CommonArgs),
+    /// Show agreement of the validators' reports for an epoch (only signed reports of
+    /// registered validators with a permit count).
+    Consensus(ConsensusArgs),
 }
 
 /// Options shared by the subcommands.
@@ -70,6 +71,20 @@ pub struct CommonArgs {
     /// Wallet holding the validator hotkey.
     #[command(flatten)]
     pub wallet: WalletArgs,
+}
+
+/// `resi validator consensus` options.
+#[derive(Debug, Args)]
+pub struct ConsensusArgs {
+    /// Common options.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Local chain database (who holds a validator permit).
+    #[arg(long = "chain.local", default_value = "./chain.sqlite")]
+    pub chain: PathBuf,
+    /// Subnet.
+    #[arg(long, default_value_t = 46)]
+    pub netuid: u16,
 }
 
 /// `resi validator run` options.
@@ -296,12 +311,13 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<Exi
         println!("  {} {} {}: {}", x.hotkey, x.zipcode, x.key, x.reason);
     }
     if let Some((path, netuid, burn)) = chain {
-        let a = agreement(&s.store, r).await?;
+        let chain = LocalChain::open(&path)?;
+        let peers = Peers::from_metagraph(&resi_chain::Chain::metagraph(&chain, netuid).await?);
+        let a = agreement(&s.store, r, &peers).await?;
         println!(
             "agreement     {}/{} ({}%, {:?})",
             a.agreeing, a.validators, a.agree_pct, a.level
         );
-        let chain = LocalChain::open(&path)?;
         match set_weights(&chain, netuid, &s.cfg.hotkey, &s.db, r, &a, burn).await? {
             Some((w, tx)) => println!("weights set   {} uids, tx {tx}", w.uids.len()),
             None => println!("weights       not set (abstaining or nothing to weigh)"),
@@ -310,7 +326,8 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-async fn consensus(c: CommonArgs) -> anyhow::Result<ExitCode> {
+async fn consensus(a: ConsensusArgs) -> anyhow::Result<ExitCode> {
+    let c = a.common;
     let s = setup(&c).await?;
     let key = format!(
         "{}validation_report.json",
@@ -320,7 +337,10 @@ async fn consensus(c: CommonArgs) -> anyhow::Result<ExitCode> {
     let own: resi_validator::ValidationReport = serde_json::from_slice(&own.await.context(
         "this validator has no report for the epoch: run `resi validator score` first",
     )?)?;
-    let a = agreement(&s.store, &own).await?;
+    let chain = LocalChain::open(&a.chain)
+        .with_context(|| format!("--chain.local {}", a.chain.display()))?;
+    let peers = Peers::from_metagraph(&resi_chain::Chain::metagraph(&chain, a.netuid).await?);
+    let a = agreement(&s.store, &own, &peers).await?;
     println!("{}", serde_json::to_string_pretty(&a)?);
     Ok(if a.set_weights {
         ExitCode::SUCCESS
