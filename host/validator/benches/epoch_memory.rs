@@ -21,6 +21,13 @@
 //! start-up when the kernel allows it) and the growth of RSS during validation over the RSS
 //! before it. For comparison the parent prints the size of the largest zipcode's data.
 //!
+//! `RESI_BENCH_HOSTILE=1` adds the worst hostile zipcode ingestion allows to the first zipcode:
+//! a dictionary bomb (100k rows of 4,096-byte fields, a few KB on disk; refused by the per-file
+//! decoded budget) and five miners' plain files of ~82 MiB decoded each (within every per-file
+//! cap; together over the zipcode's budget, so the largest is refused and the other four, with
+//! the honest miners, fill the zipcode's 384 MiB budget: about the most one policy call can be
+//! given).
+//!
 //! `RESI_BENCH_DIR=path` keeps the generated store there (reused when it already holds an
 //! epoch of the same size), e.g. to compare two builds on the same data.
 
@@ -73,7 +80,11 @@ impl Size {
     }
 
     fn tag(&self) -> String {
-        format!("{}x{}x{}", self.miners, self.zipcodes, self.listings)
+        let hostile = if hostile() { "-hostile" } else { "" };
+        format!(
+            "{}x{}x{}{hostile}",
+            self.miners, self.zipcodes, self.listings
+        )
     }
 
     /// Listings miner `m` submits per zipcode.
@@ -201,12 +212,78 @@ async fn generate(store: &Store, size: Size) -> Generated {
                 .await
                 .expect("put manifest");
         }
+        if z == 0 && hostile() {
+            write_hostile(store, &zip).await;
+        }
         out.listings += listings;
         if listings > out.largest.1 {
             out.largest = (zip, listings, parquet_bytes, records);
         }
     }
     out
+}
+
+fn hostile() -> bool {
+    std::env::var("RESI_BENCH_HOSTILE").is_ok_and(|v| v == "1")
+}
+
+async fn put_signed(store: &Store, hk: &Hotkey, zip: &str, parquet: Vec<u8>, rows: u64) {
+    let manifest = UnsignedManifest {
+        epoch_id: EPOCH.into(),
+        nonce: NONCE.into(),
+        hotkey: hk.ss58(),
+        zipcode: zip.to_string(),
+        listing_count: rows,
+        parquet_sha256: resi_submission::sha256_hex(&parquet),
+        parquet_size: parquet.len() as u64,
+        scraper: ScraperInfo {
+            name: "bench".into(),
+            version: "1".into(),
+            wasm_sha256: "00".repeat(32),
+        },
+        mining_start_time: "2025-10-01T16:00:00Z".into(),
+        mining_end_time: "2025-10-01T17:00:00Z".into(),
+    }
+    .sign(hk)
+    .to_json_bytes();
+    let prefix = format!("data/hotkey={}/epoch={EPOCH}/zipcode={zip}/", hk.ss58());
+    store
+        .put(&format!("{prefix}listings.parquet"), parquet)
+        .await
+        .expect("put parquet");
+    store
+        .put(&format!("{prefix}manifest.json"), manifest)
+        .await
+        .expect("put manifest");
+}
+
+/// The hostile miners of `RESI_BENCH_HOSTILE=1` (see the module doc).
+async fn write_hostile(store: &Store, zip: &str) {
+    let bomb = resi_submission::parquet::hostile::dictionary_bomb(&listing(zip, 0), 100_000, 4096);
+    put_signed(store, &hotkey(900_000), zip, bomb, 100_000).await;
+    for (n, rows) in [
+        (900_001u64, 3_100u64),
+        (900_002, 3_080),
+        (900_003, 3_060),
+        (900_004, 3_040),
+        (900_005, 3_020),
+    ] {
+        let fat: Vec<Listing> = (0..rows)
+            .map(|i| {
+                let mut l = listing(zip, 60_000 + n * 10_000 + i);
+                l.address = format!("{} {}", l.address, "x".repeat(4000));
+                l.source_url = format!("{}?{}", l.source_url, "y".repeat(4000));
+                l.listing_date = "z".repeat(4000);
+                l.scraped_timestamp = "w".repeat(4000);
+                l.property_type = "v".repeat(4000);
+                l.listing_status = "u".repeat(4000);
+                l.mls_id = Some("t".repeat(4000));
+                l
+            })
+            .collect();
+        let parquet = write_listings(&fat).expect("parquet");
+        put_signed(store, &hotkey(n), zip, parquet, rows).await;
+    }
 }
 
 /// The source: knows listing `i < expected + EXTRA` of every zipcode, rebuilt from its zpid.
@@ -322,6 +399,18 @@ fn validate_phase(dir: &Path, size: Size) {
             .map(|l| l.len())
             .unwrap_or(0)
     );
+    println!(
+        "  policy peak memory   {} (limit {})",
+        mib(result.run.peak_memory() as u64),
+        mib(resi_sandbox::policy::POLICY_MEMORY_BYTES as u64)
+    );
+    for x in r
+        .rejected
+        .iter()
+        .filter(|x| x.reason.contains("decodes to more") || x.reason.contains("memory budget"))
+    {
+        println!("  refused              {}: {}", x.hotkey, x.reason);
+    }
     println!("  outcome_hash         {}", r.outcome_hash);
     println!("  input_hash           {}", r.input_hash);
     let _ = std::fs::remove_file(&db_path);
@@ -380,6 +469,7 @@ fn main() {
         .env("RESI_BENCH_MINERS", size.miners.to_string())
         .env("RESI_BENCH_ZIPCODES", size.zipcodes.to_string())
         .env("RESI_BENCH_LISTINGS", size.listings.to_string())
+        .env("RESI_BENCH_HOSTILE", if hostile() { "1" } else { "0" })
         .status()
         .expect("validation process");
     assert!(status.success(), "validation process failed: {status}");

@@ -228,6 +228,12 @@ pub async fn validate_epoch(
 /// Listings of the submissions `score-zipcode` ranked, by (zipcode, hotkey).
 type Ranked = BTreeMap<(String, String), Vec<Listing>>;
 
+/// Most decoded bytes ([`resi_submission::decoded_cost`]) of ranked submissions kept over an
+/// epoch for `validated_data.parquet`; later ranked submissions are left out of that file (it
+/// is not part of consensus) and counted in the epoch metadata, so the epoch's memory stays
+/// bounded however large the winners' files are.
+pub const WINNERS_BUDGET: u64 = 256 << 20;
+
 /// Streams the epoch through the policy: each zipcode is read from the store (on `handle`)
 /// right before it is scored, and dropped after it, except for the listings of the
 /// submissions its result ranks (the candidates for `validated_data.parquet`). Runs on a
@@ -247,6 +253,7 @@ fn stream_epoch(
         ingest.assignments(),
     )?;
     let mut ranked = Ranked::new();
+    let (mut kept, mut left_out) = (0u64, 0usize);
     while let Some(z) = handle.block_on(ingest.next_zipcode(store)) {
         let result = runner.zipcode(&z, checker)?;
         let winners: Vec<&str> = result
@@ -266,11 +273,22 @@ fn stream_epoch(
             .iter()
             .filter(|s| winners.contains(&s.hotkey.as_str()))
         {
-            ranked.insert(
-                (z.assignment.zipcode.clone(), s.hotkey.clone()),
-                s.listings.iter().map(listing_from_wit).collect(),
-            );
+            let listings: Vec<Listing> = s.listings.iter().map(listing_from_wit).collect();
+            let cost = resi_submission::decoded_cost(&listings);
+            if kept.saturating_add(cost) > WINNERS_BUDGET {
+                left_out += 1;
+                continue;
+            }
+            kept += cost;
+            ranked.insert((z.assignment.zipcode.clone(), s.hotkey.clone()), listings);
         }
+    }
+    if left_out > 0 {
+        tracing::warn!(
+            left_out,
+            budget = WINNERS_BUDGET,
+            "validated_data.parquet: ranked submissions over the epoch's budget left out"
+        );
     }
     Ok((runner.finish()?, ranked))
 }
