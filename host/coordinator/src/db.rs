@@ -1,5 +1,6 @@
-//! The coordinator's SQLite database (WAL): secret, epochs, assignments, statuses, replay and
-//! rate-limit state. Everything a restart must not change lives here.
+//! The coordinator's SQLite database (WAL, truncated after checkpoints): secret, epochs,
+//! assignments, statuses (the latest per epoch and hotkey), replay and rate-limit state.
+//! Everything a restart must not change lives here.
 
 use crate::selection::Selected;
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
@@ -59,6 +60,9 @@ CREATE TABLE IF NOT EXISTS rate(
     PRIMARY KEY(subject, rule, window_start)
 ) WITHOUT ROWID;
 ";
+
+/// Size the WAL file is truncated to after a checkpoint.
+const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +137,10 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        // Truncate the WAL back to this size after checkpoints, so a burst of writes does not
+        // leave a large file behind.
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(Self {
@@ -347,7 +355,8 @@ impl Db {
         Ok(out)
     }
 
-    /// Stores (replacing) a miner's status report.
+    /// Stores a miner's status report, replacing the previous one: one row per (epoch, hotkey),
+    /// so reports cannot grow the database (the server caps the body's size).
     #[allow(clippy::too_many_arguments)]
     pub fn put_status(
         &self,

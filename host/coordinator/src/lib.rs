@@ -172,6 +172,22 @@ pub struct CoordinatorConfig {
     pub registry_ttl: Duration,
     /// Clock override (tests); `None` = system clock.
     pub clock: Option<Clock>,
+    /// Most connections served at once (default 512); a connection accepted over the cap is
+    /// closed at once. Keep it below the open-file limit (`ulimit -n`) minus what the database,
+    /// the store and the chain client need.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (default 10 s); it runs from the moment the
+    /// server waits for a request, so it also closes a kept-alive connection idle for that long.
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moves either way for this long is closed (default 60 s): a
+    /// stalled request body, e.g. of an upload, or a client that stops reading its answer.
+    pub idle_timeout: Duration,
+    /// Longest time one API request may take, body included (default 30 s; 408 after). The
+    /// local store's upload is exempt (it may stream gigabytes) and bounded by `idle_timeout`.
+    pub request_timeout: Duration,
+    /// Objects one local-store upload grant may write (default 400: a day of 4-hour epochs of
+    /// ~25 zipcodes x 2 files, plus retries); refused with 403 after. Counted per process.
+    pub local_objects_per_grant: u32,
 }
 
 impl std::fmt::Debug for CoordinatorConfig {
@@ -183,6 +199,11 @@ impl std::fmt::Debug for CoordinatorConfig {
             .field("netuid", &self.netuid)
             .field("selection", &self.selection)
             .field("store", &self.store)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("local_objects_per_grant", &self.local_objects_per_grant)
             .finish_non_exhaustive()
     }
 }
@@ -208,6 +229,11 @@ impl CoordinatorConfig {
             grant_expiry: Duration::from_secs(86_400),
             registry_ttl: Duration::from_secs(30),
             clock: None,
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            local_objects_per_grant: 400,
         }
     }
 }
@@ -295,6 +321,12 @@ fn random_hex32() -> String {
 /// Starts the coordinator: opens the database and store, generates the current epoch (failing
 /// fast if the inputs cannot reach the target), binds `config.listen`, and runs the server and
 /// the epoch scheduler until [`Running::shutdown`].
+///
+/// The server holds at most `config.max_connections` connections (one accepted over the cap is
+/// closed at once), closes a connection that does not send a request's headers within
+/// `config.header_read_timeout` (also the keep-alive idle limit) or moves no byte for
+/// `config.idle_timeout`, and answers 408 to an API request running longer than
+/// `config.request_timeout`.
 pub async fn serve<C: Chain + 'static>(
     config: CoordinatorConfig,
     table: Arc<ZipTable>,
@@ -341,14 +373,16 @@ pub async fn serve<C: Chain + 'static>(
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let store = match &config.store {
-        StoreConfig::Local(dir) => Store::local(dir)?.with_local_grants(LocalGrants {
-            upload_url: format!(
-                "{}{}",
-                public.trim_end_matches('/'),
-                server::PATH_LOCAL_UPLOAD
-            ),
-            secret: store_secret,
-        }),
+        StoreConfig::Local(dir) => Store::local(dir)?
+            .with_local_grants(LocalGrants {
+                upload_url: format!(
+                    "{}{}",
+                    public.trim_end_matches('/'),
+                    server::PATH_LOCAL_UPLOAD
+                ),
+                secret: store_secret,
+            })
+            .with_objects_per_grant(config.local_objects_per_grant),
         StoreConfig::S3(c) => Store::s3(c.clone())?,
     };
     let registry = registry::Registry::new(chain, config.netuid, config.registry_ttl);
@@ -362,17 +396,12 @@ pub async fn serve<C: Chain + 'static>(
     });
     let app = server::router(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let svc = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, svc)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-        {
-            tracing::error!(error = %e, "coordinator server stopped");
-        }
-    });
+    let limits = accept::Limits {
+        max_connections: config.max_connections,
+        header_read_timeout: config.header_read_timeout,
+        idle_timeout: config.idle_timeout,
+    };
+    let server = tokio::spawn(accept::run(listener, app, limits, rx));
     let tick = Duration::from_secs(u64::from(config.epoch_length_secs / 20).clamp(1, 30));
     let scheduler = tokio::spawn(async move {
         let mut iv = tokio::time::interval(tick);
@@ -400,4 +429,235 @@ pub async fn serve<C: Chain + 'static>(
         server,
         scheduler,
     })
+}
+
+/// The accept loop: a connection cap, HTTP/1 with a header-read timeout, a per-connection idle
+/// timeout, and graceful shutdown.
+mod accept {
+    use std::io;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+    use std::time::Duration;
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio::net::TcpListener;
+    use tokio::sync::{Semaphore, oneshot, watch};
+    use tokio::time::{Instant, Sleep};
+
+    /// Largest buffer hyper keeps per connection (request headers must fit in it).
+    const MAX_BUF_BYTES: usize = 64 * 1024;
+
+    /// Connection limits, from [`crate::CoordinatorConfig`].
+    pub(crate) struct Limits {
+        pub(crate) max_connections: usize,
+        pub(crate) header_read_timeout: Duration,
+        pub(crate) idle_timeout: Duration,
+    }
+
+    fn nonzero(d: Duration) -> Option<Duration> {
+        (!d.is_zero()).then_some(d)
+    }
+
+    /// Serves `app` on `listener` until `stop` fires (or its sender is dropped), then lets open
+    /// connections finish their requests.
+    pub(crate) async fn run(
+        listener: TcpListener,
+        app: axum::Router,
+        limits: Limits,
+        mut stop: oneshot::Receiver<()>,
+    ) {
+        let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+        let (closing_tx, closing_rx) = watch::channel(false);
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            while conns.try_join_next().is_some() {}
+            let accepted = tokio::select! {
+                _ = &mut stop => break,
+                a = listener.accept() => a,
+            };
+            let (stream, peer) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Usually out of file descriptors: give connections time to end.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::select! {
+                        _ = &mut stop => break,
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                    }
+                }
+            };
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                tracing::debug!(%peer, "connection cap reached, closing the new connection");
+                drop(stream);
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let io = hyper_util::rt::TokioIo::new(IdleTimeout::new(
+                stream,
+                nonzero(limits.idle_timeout),
+            ));
+            let header_timeout = nonzero(limits.header_read_timeout);
+            let app = app.clone();
+            let svc = hyper::service::service_fn(
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    // A Router is always ready, so `call` needs no `poll_ready` first.
+                    let mut app = app.clone();
+                    tower_service::Service::call(&mut app, req)
+                },
+            );
+            let mut closing = closing_rx.clone();
+            conns.spawn(async move {
+                let _permit = permit;
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .keep_alive(true)
+                    .max_buf_size(MAX_BUF_BYTES);
+                let conn = builder.serve_connection(io, svc);
+                tokio::pin!(conn);
+                let mut shutting_down = false;
+                loop {
+                    tokio::select! {
+                        r = conn.as_mut() => {
+                            if let Err(e) = r {
+                                tracing::debug!(%peer, error = %e, "connection closed");
+                            }
+                            break;
+                        }
+                        _ = closing.changed(), if !shutting_down => {
+                            shutting_down = true;
+                            conn.as_mut().graceful_shutdown();
+                        }
+                    }
+                }
+            });
+        }
+        drop(listener);
+        let _ = closing_tx.send(true);
+        while conns.join_next().await.is_some() {}
+    }
+
+    /// An I/O stream that fails with `TimedOut` once no byte has moved either way for `idle`.
+    struct IdleTimeout<T> {
+        io: T,
+        idle: Option<Duration>,
+        last_progress: Instant,
+        deadline: Pin<Box<Sleep>>,
+    }
+
+    impl<T> IdleTimeout<T> {
+        fn new(io: T, idle: Option<Duration>) -> Self {
+            let now = Instant::now();
+            let first = idle.map_or(now, |d| now + d);
+            Self {
+                io,
+                idle,
+                last_progress: now,
+                deadline: Box::pin(tokio::time::sleep_until(first)),
+            }
+        }
+
+        fn progress(&mut self) {
+            if self.idle.is_some() {
+                self.last_progress = Instant::now();
+            }
+        }
+
+        /// Called when the stream is not ready: an error once the idle time has passed.
+        fn poll_idle<R>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+            let Some(idle) = self.idle else {
+                return Poll::Pending;
+            };
+            // The timer is re-armed lazily from the last progress, not on every byte.
+            while self.deadline.as_mut().poll(cx).is_ready() {
+                let due = self.last_progress + idle;
+                if due <= Instant::now() {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "connection idle for too long",
+                    )));
+                }
+                self.deadline.as_mut().reset(due);
+            }
+            Poll::Pending
+        }
+    }
+
+    impl<T: AsyncRead + Unpin> AsyncRead for IdleTimeout<T> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let this = &mut *self;
+            let before = buf.filled().len();
+            match Pin::new(&mut this.io).poll_read(cx, buf) {
+                Poll::Ready(Ok(())) => {
+                    if buf.filled().len() > before {
+                        this.progress();
+                    }
+                    Poll::Ready(Ok(()))
+                }
+                Poll::Pending => this.poll_idle(cx),
+                other => other,
+            }
+        }
+    }
+
+    impl<T: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<T> {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let this = &mut *self;
+            match Pin::new(&mut this.io).poll_write(cx, buf) {
+                Poll::Ready(Ok(n)) => {
+                    if n > 0 {
+                        this.progress();
+                    }
+                    Poll::Ready(Ok(n))
+                }
+                Poll::Pending => this.poll_idle(cx),
+                other => other,
+            }
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[io::IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            let this = &mut *self;
+            match Pin::new(&mut this.io).poll_write_vectored(cx, bufs) {
+                Poll::Ready(Ok(n)) => {
+                    if n > 0 {
+                        this.progress();
+                    }
+                    Poll::Ready(Ok(n))
+                }
+                Poll::Pending => this.poll_idle(cx),
+                other => other,
+            }
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.io.is_write_vectored()
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let this = &mut *self;
+            match Pin::new(&mut this.io).poll_flush(cx) {
+                Poll::Pending => this.poll_idle(cx),
+                other => other,
+            }
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.io).poll_shutdown(cx)
+        }
+    }
 }

@@ -11,7 +11,9 @@
 //!
 //! [`WalletLocation`] resolves the three names (`--wallet.path`, `--wallet.name`,
 //! `--wallet.hotkey`, defaults `~/.bittensor/wallets/`, `default`, `default`, env fallbacks
-//! `BT_WALLET_PATH`, `BT_WALLET_NAME`, `BT_WALLET_HOTKEY`). [`Keyfile`] parses the JSON (random key
+//! `BT_WALLET_PATH`, `BT_WALLET_NAME`, `BT_WALLET_HOTKEY`); the wallet and hotkey names must be
+//! single file names (no separator, `.` or `..`), so they cannot point outside the wallet
+//! directory. Keyfiles are read up to [`MAX_KEYFILE_BYTES`]. [`Keyfile`] parses the JSON (random key
 //! order, nulls tolerated) and derives the key with priority `secretPhrase` → `secretSeed` →
 //! `privateKey`, checking the derived public key against `publicKey`/`ss58Address`. `privateKey`
 //! is schnorrkel's scalar ‖ nonce as bittensor-wallet writes it; the ed25519-expanded form of older
@@ -41,6 +43,8 @@ pub const PASSWORD_ENV: &str = "RESI_WALLET_PASSWORD";
 pub const DEFAULT_WALLET_PATH: &str = "~/.bittensor/wallets/";
 /// Default wallet and hotkey name.
 pub const DEFAULT_NAME: &str = "default";
+/// Largest keyfile read (bittensor keyfiles are under 1 KiB, encrypted ones a few hundred bytes).
+pub const MAX_KEYFILE_BYTES: u64 = 64 * 1024;
 
 const NACL_MAGIC: &[u8] = b"$NACL";
 const NACL_NONCE_LEN: usize = 24;
@@ -171,6 +175,42 @@ pub enum WalletError {
         /// The path as given.
         path: String,
     },
+    /// A wallet or hotkey name is not a single file name inside the wallet directory.
+    #[error(
+        "invalid {flag} {value:?}: a wallet or hotkey name must be a single file name \
+         (no '/', '\\', '.' or '..'), not a path"
+    )]
+    InvalidName {
+        /// The flag the name came from (`--wallet.name` or `--wallet.hotkey`).
+        flag: &'static str,
+        /// The name as given.
+        value: String,
+    },
+    /// A keyfile is larger than [`MAX_KEYFILE_BYTES`].
+    #[error("keyfile {path} is larger than {max} bytes; this is not a bittensor keyfile")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap.
+        max: u64,
+    },
+}
+
+/// Checks that `value` (of `flag`) is one normal path component: not empty, no separator,
+/// not `.` or `..`, no NUL.
+fn check_name(flag: &'static str, value: &str) -> Result<(), WalletError> {
+    let mut parts = Path::new(value).components();
+    let single = matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(c)), None) if c == std::ffi::OsStr::new(value)
+    );
+    if !single || value.contains(['/', '\\', '\0']) {
+        return Err(WalletError::InvalidName {
+            flag,
+            value: value.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Where a wallet lives: directory, wallet name and hotkey name.
@@ -200,13 +240,23 @@ pub fn expand_tilde(path: &str) -> Result<PathBuf, WalletError> {
 }
 
 impl WalletLocation {
-    /// A location from explicit values; `path` may start with `~`.
+    /// A location from explicit values; `path` may start with `~`. `name` and `hotkey` must be
+    /// single file names ([`WalletError::InvalidName`] otherwise).
     pub fn new(path: &str, name: &str, hotkey: &str) -> Result<Self, WalletError> {
-        Ok(Self {
+        let loc = Self {
             path: expand_tilde(path)?,
             name: name.to_owned(),
             hotkey: hotkey.to_owned(),
-        })
+        };
+        loc.check_names()?;
+        Ok(loc)
+    }
+
+    /// Checks that the wallet and hotkey names are single file names, so every wallet file stays
+    /// inside `<path>/<name>/` (the fields are public: loaders check again).
+    pub fn check_names(&self) -> Result<(), WalletError> {
+        check_name("--wallet.name", &self.name)?;
+        check_name("--wallet.hotkey", &self.hotkey)
     }
 
     /// Each value from the argument if given, else its env var, else the bittensor default.
@@ -261,11 +311,13 @@ impl WalletLocation {
 
     /// Loads the hotkey for signing, decrypting with `password` if the file is encrypted.
     pub fn load_hotkey_with_password(&self, password: Option<&str>) -> Result<Hotkey, WalletError> {
+        self.check_names()?;
         Keyfile::read(&self.hotkey_file(), password)?.hotkey()
     }
 
     /// The hotkey's public key: from `<hotkey>pub.txt` if present, else from the hotkey file.
     pub fn hotkey_public(&self) -> Result<PublicKey, WalletError> {
+        self.check_names()?;
         let pub_file = self.hotkey_pub_file();
         if pub_file.exists() {
             return Keyfile::read(&pub_file, None)?.public_key();
@@ -275,11 +327,13 @@ impl WalletLocation {
 
     /// The coldkey's public key, from `coldkeypub.txt`.
     pub fn coldkey_public(&self) -> Result<PublicKey, WalletError> {
+        check_name("--wallet.name", &self.name)?;
         Keyfile::read(&self.coldkeypub_file(), None)?.public_key()
     }
 
     /// Loads (decrypting) the coldkey. Hosts never need this; it exists for tools and tests.
     pub fn load_coldkey(&self, password: Option<&str>) -> Result<Hotkey, WalletError> {
+        check_name("--wallet.name", &self.name)?;
         Keyfile::read(&self.coldkey_file(), password)?.hotkey()
     }
 }
@@ -393,9 +447,11 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
 }
 
 impl Keyfile {
-    /// Reads and parses a keyfile, decrypting it if it is `$NACL`-encrypted.
+    /// Reads and parses a keyfile of at most [`MAX_KEYFILE_BYTES`], decrypting it if it is
+    /// `$NACL`-encrypted.
     pub fn read(path: &Path, password: Option<&str>) -> Result<Self, WalletError> {
-        let data = std::fs::read(path).map_err(|e| {
+        use std::io::Read as _;
+        let io = |e: std::io::Error| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 WalletError::NotFound {
                     path: path.to_owned(),
@@ -406,7 +462,19 @@ impl Keyfile {
                     source: e,
                 }
             }
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // Read one byte past the cap to tell "exactly the cap" from "larger".
+        let mut data = Vec::new();
+        file.take(MAX_KEYFILE_BYTES + 1)
+            .read_to_end(&mut data)
+            .map_err(io)?;
+        if data.len() as u64 > MAX_KEYFILE_BYTES {
+            return Err(WalletError::TooLarge {
+                path: path.to_owned(),
+                max: MAX_KEYFILE_BYTES,
+            });
+        }
         Self::parse(path, &data, password)
     }
 
@@ -661,6 +729,7 @@ pub fn write_test_hotkey_wallet(
     coldkey: &PublicKey,
     overwrite: bool,
 ) -> Result<WrittenWallet, WalletError> {
+    loc.check_names()?;
     let hk_path = loc.hotkey_file();
     let key_err = |source| WalletError::Key {
         path: hk_path.clone(),

@@ -5,8 +5,9 @@
 //! - the coordinator issues upload **grants**: [`Store::presigned_post`] gives a browser-style
 //!   POST policy limited to a key prefix and a length range (a real SigV4 policy for S3, the same
 //!   document HMAC-signed with the store's own secret for a local directory, verified by the
-//!   coordinator's upload endpoint through [`Store::begin_local_upload`]); S3 also offers
-//!   per-key presigned URLs ([`Store::presigned_url`], [`Store::presigned_list_url`]);
+//!   coordinator's upload endpoint through [`Store::begin_local_upload`], which also caps the
+//!   objects one grant writes, [`Store::with_objects_per_grant`]); S3 also offers per-key
+//!   presigned URLs ([`Store::presigned_url`], [`Store::presigned_list_url`]);
 //! - miners upload through those grants (`resi_client::ApiClient::upload_presigned`);
 //! - validators [`Store::list`] every miner's submissions with the store's own Last-Modified
 //!   (which a miner cannot forge), [`Store::get`] objects with a size cap, and [`Store::put`]
@@ -29,9 +30,10 @@ use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 use policy::{PolicyError, PolicySigner, VerifiedForm};
 use resi_core::wire::{Expiry, PresignedPost};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt as _;
 
@@ -42,6 +44,13 @@ const LOCAL_TMP_DIR: &str = ".resi-upload-tmp";
 const LOCAL_ACCESS_KEY: &str = "resi-local";
 const LOCAL_REGION: &str = "local";
 const LOCAL_BUCKET: &str = "local";
+
+/// Objects one local grant may write unless [`Store::with_objects_per_grant`] says otherwise:
+/// a day of 4-hour epochs of ~25 zipcodes x 2 files (300), plus retries.
+pub const DEFAULT_OBJECTS_PER_GRANT: u32 = 400;
+
+/// Grants tracked before expired ones are swept out of the table.
+const GRANT_SWEEP_AT: usize = 1024;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +109,12 @@ pub enum StoreError {
     /// An upload form failed its policy.
     #[error("upload refused: {0}")]
     Policy(#[from] PolicyError),
+    /// The grant already wrote (or is writing) as many objects as one grant may.
+    #[error("this grant already wrote its maximum of {max} objects; request a new grant")]
+    GrantExhausted {
+        /// Objects one grant may write.
+        max: u32,
+    },
     /// Invalid configuration.
     #[error("invalid store configuration: {0}")]
     Config(String),
@@ -172,7 +187,7 @@ impl std::fmt::Debug for LocalGrants {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Backend {
     Local {
         root: PathBuf,
@@ -181,11 +196,48 @@ enum Backend {
     S3(S3Config),
 }
 
+/// Objects written (or being written) through one local grant.
+#[derive(Debug)]
+struct GrantUse {
+    objects: u32,
+    /// The policy's expiration, unix seconds (the entry is useless after it).
+    expires: i64,
+}
+
 #[derive(Debug)]
 struct Inner {
     os: Arc<dyn ObjectStore>,
     backend: Backend,
     tmp_counter: AtomicU64,
+    objects_per_grant: u32,
+    /// Uses of each local grant, keyed by the policy's signature.
+    grant_uses: Mutex<HashMap<String, GrantUse>>,
+}
+
+impl Inner {
+    fn grant_uses(&self) -> std::sync::MutexGuard<'_, HashMap<String, GrantUse>> {
+        // The map holds plain counters: a poisoned lock leaves nothing half-updated.
+        self.grant_uses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One object slot of a grant, given back if the upload does not finish.
+#[derive(Debug)]
+struct GrantSlot {
+    inner: Arc<Inner>,
+    signature: String,
+    used: bool,
+}
+
+impl Drop for GrantSlot {
+    fn drop(&mut self) {
+        if self.used {
+            return;
+        }
+        if let Some(u) = self.inner.grant_uses().get_mut(&self.signature) {
+            u.objects = u.objects.saturating_sub(1);
+        }
+    }
 }
 
 /// An object store: a local directory or an S3 bucket. Cheap to clone.
@@ -251,6 +303,7 @@ impl Store {
         Ok(Self::from_parts(
             Arc::new(fs),
             Backend::Local { root, grants: None },
+            DEFAULT_OBJECTS_PER_GRANT,
         ))
     }
 
@@ -264,9 +317,17 @@ impl Store {
                     root: root.clone(),
                     grants: Some(grants),
                 },
+                self.inner.objects_per_grant,
             ),
             Backend::S3(_) => self,
         }
+    }
+
+    /// Lets one local grant (one signed policy) write at most `max` objects (default
+    /// [`DEFAULT_OBJECTS_PER_GRANT`]); uploads beyond fail with [`StoreError::GrantExhausted`].
+    /// Counted in memory, per process. Has no effect on an S3 store.
+    pub fn with_objects_per_grant(self, max: u32) -> Self {
+        Self::from_parts(self.inner.os.clone(), self.inner.backend.clone(), max)
     }
 
     /// A store on an S3 bucket.
@@ -288,15 +349,21 @@ impl Store {
                 .with_allow_http(ep.starts_with("http://"));
         }
         let os = b.build().map_err(|e| StoreError::Config(e.to_string()))?;
-        Ok(Self::from_parts(Arc::new(os), Backend::S3(cfg)))
+        Ok(Self::from_parts(
+            Arc::new(os),
+            Backend::S3(cfg),
+            DEFAULT_OBJECTS_PER_GRANT,
+        ))
     }
 
-    fn from_parts(os: Arc<dyn ObjectStore>, backend: Backend) -> Self {
+    fn from_parts(os: Arc<dyn ObjectStore>, backend: Backend, objects_per_grant: u32) -> Self {
         Self {
             inner: Arc::new(Inner {
                 os,
                 backend,
                 tmp_counter: AtomicU64::new(0),
+                objects_per_grant,
+                grant_uses: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -554,10 +621,54 @@ impl Store {
         )
     }
 
+    /// Takes one object slot of the verified grant in `fields` (keyed by its signature), unless
+    /// it has none left.
+    fn reserve_grant_object(
+        &self,
+        fields: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<GrantSlot, StoreError> {
+        let signature = fields
+            .get(policy::field::SIGNATURE)
+            .map(|s| s.to_ascii_lowercase())
+            .ok_or(PolicyError::MissingField(policy::field::SIGNATURE))?;
+        // verify_form accepted the policy, so its expiration parses; fall back to a day.
+        let expires = fields
+            .get(policy::field::POLICY)
+            .and_then(|p| policy::decode(p).ok())
+            .and_then(|doc| {
+                doc["expiration"]
+                    .as_str()
+                    .and_then(|e| DateTime::parse_from_rfc3339(e).ok())
+            })
+            .map_or(now.timestamp() + 86_400, |e| e.timestamp());
+        let max = self.inner.objects_per_grant;
+        let mut uses = self.inner.grant_uses();
+        if uses.len() >= GRANT_SWEEP_AT {
+            let now = now.timestamp();
+            uses.retain(|_, u| u.expires > now);
+        }
+        let entry = uses.entry(signature.clone()).or_insert(GrantUse {
+            objects: 0,
+            expires,
+        });
+        if entry.objects >= max {
+            return Err(StoreError::GrantExhausted { max });
+        }
+        entry.objects += 1;
+        Ok(GrantSlot {
+            inner: self.inner.clone(),
+            signature,
+            used: false,
+        })
+    }
+
     /// Starts a local upload from a POST form: verifies `fields` (everything but the file) against
-    /// this store's policy secret at `now` (signature, expiration, bucket, key prefix). The caller
-    /// then streams the file into the returned [`LocalUpload`] and calls [`LocalUpload::finish`],
-    /// which enforces the length range and moves the file into place atomically.
+    /// this store's policy secret at `now` (signature, expiration, bucket, key prefix) and takes
+    /// one of the grant's object slots ([`StoreError::GrantExhausted`] if none is left; given
+    /// back if the upload does not finish). The caller then streams the file into the returned
+    /// [`LocalUpload`] and calls [`LocalUpload::finish`], which enforces the length range and
+    /// moves the file into place atomically.
     pub async fn begin_local_upload(
         &self,
         fields: &BTreeMap<String, String>,
@@ -572,6 +683,7 @@ impl Store {
         let (signer, _) = self.post_signer()?;
         let form = policy::verify_form(&signer, fields, filename, now)?;
         check_key(&form.key)?;
+        let slot = self.reserve_grant_object(fields, now)?;
         let tmp_dir = root.join(LOCAL_TMP_DIR);
         tokio::fs::create_dir_all(&tmp_dir)
             .await
@@ -597,6 +709,7 @@ impl Store {
             file: Some(file),
             written: 0,
             done: false,
+            slot,
         })
     }
 }
@@ -611,12 +724,18 @@ pub struct LocalUpload {
     file: Option<tokio::fs::File>,
     written: u64,
     done: bool,
+    slot: GrantSlot,
 }
 
 impl LocalUpload {
     /// The object key being written.
     pub fn key(&self) -> &str {
         &self.form.key
+    }
+
+    /// The largest file the grant allows, bytes.
+    pub fn max_len(&self) -> u64 {
+        self.form.max_len
     }
 
     /// Appends a chunk; fails as soon as the policy's maximum length is exceeded.
@@ -664,6 +783,7 @@ impl LocalUpload {
             .await
             .map_err(io("moving upload into place", &self.dest))?;
         self.done = true;
+        self.slot.used = true;
         Ok(self.form.key.clone())
     }
 }
