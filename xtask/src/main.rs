@@ -6,6 +6,7 @@
 //! - `test`: the whole test suite as CI runs it (targets, Python venv, guests, moto S3, tests).
 //! - `devnet`: build the guests, then run `resi devnet`.
 
+mod fuzz;
 mod guests;
 mod test;
 
@@ -46,6 +47,23 @@ enum Task {
     /// Build the guests and run the local devnet (`resi devnet`), forwarding extra arguments.
     Devnet {
         /// Arguments for `resi devnet`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Fuzz the parsers with cargo-fuzz (libFuzzer), installing cargo-fuzz if missing: each
+    /// target of fuzz/ for --secs seconds, then a table of executions and crashes. Builds on
+    /// the stable toolchain with RUSTC_BOOTSTRAP=1 (see fuzz/README.md). Run it under `nice`.
+    Fuzz {
+        /// One target (default: every target, one after the other).
+        target: Option<String>,
+        /// Seconds per target.
+        #[arg(long, default_value_t = 120)]
+        secs: u64,
+        /// `address` (AddressSanitizer, when the toolchain has its runtime) or `none`
+        /// (about twice as fast).
+        #[arg(long, default_value = "address")]
+        sanitizer: String,
+        /// Extra libFuzzer arguments (e.g. `-- -jobs=2 -max_len=65536`).
         #[arg(last = true)]
         args: Vec<String>,
     },
@@ -98,5 +116,11 @@ fn main() -> Result<()> {
             anyhow::ensure!(status.success(), "resi devnet failed ({status})");
             Ok(())
         }
+        Task::Fuzz {
+            target,
+            secs,
+            sanitizer,
+            args,
+        } => fuzz::run(target.as_deref(), secs, &sanitizer, &args),
     }
 }

@@ -8,7 +8,7 @@
 //! An epoch id is its start time formatted `YYYY-MM-DDTHH-MM-SS` (UTC); for hour-aligned epochs
 //! that is the upstream `YYYY-MM-DDTHH-00-00` form, e.g. `2025-10-01T16-00-00`.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone as _, Utc};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone as _, Timelike as _, Utc};
 use std::fmt;
 use std::str::FromStr;
 
@@ -55,6 +55,11 @@ impl EpochId {
             return Err(bad());
         }
         let naive = NaiveDateTime::parse_from_str(id, ID_FORMAT).map_err(|_| bad())?;
+        // chrono reads second 60 as a leap second of any minute: a second id of the instant
+        // one second earlier (found by fuzzing).
+        if naive.nanosecond() >= 1_000_000_000 {
+            return Err(bad());
+        }
         let parsed = Self(Utc.from_utc_datetime(&naive));
         if parsed.to_string() != id {
             return Err(bad());
@@ -276,6 +281,8 @@ mod tests {
             "2025-10-1T16-00-00",
             "2025-13-01T16-00-00",
             "2025-10-01T16-00-00Z",
+            "2025-10-01T15-59-60",
+            "8135-10-01T00-01-60",
             "",
         ] {
             assert!(
