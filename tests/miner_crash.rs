@@ -326,8 +326,7 @@ async fn killed_miner_resumes_to_the_same_uploads_as_an_uninterrupted_one() {
     let market = Arc::new(
         Market::new(MarketConfig {
             seed: 46,
-            zipcodes_path: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/data/us-zipcodes.csv"),
+            zipcodes_path: None,
             min_listings: 30,
             max_listings: 70,
             http: HttpBehavior {

@@ -254,6 +254,12 @@ pub const RELEASES: &[ReleasedPolicy] = &[ReleasedPolicy {
     dir: "policies/zipcode-competitive/1.0.0",
 }];
 
+/// Scraper components committed for `resi` to compile in: (guest package, path).
+pub const RELEASED_SCRAPERS: &[(&str, &str)] = &[(
+    "market-scraper",
+    "guests/scrapers/market/release/market-scraper.wasm",
+)];
+
 /// The `wasm_sha256 = "..."` value of a `policy.toml`.
 fn pinned_sha256(manifest: &str) -> Option<String> {
     manifest.lines().find_map(|line| {
@@ -298,6 +304,27 @@ pub fn check_release(built: &[Built]) -> Result<()> {
         }
         if problems.is_empty() {
             println!("release ok  {pinned}  {}", release.dir);
+        }
+    }
+    // Released scrapers compiled into `resi` (the devnet's market scraper): the committed
+    // component must be the fresh reproducible build.
+    for (package, path) in RELEASED_SCRAPERS {
+        let b = built
+            .iter()
+            .find(|b| b.guest.package == *package)
+            .with_context(|| format!("{package} is not in the GUESTS table"))?;
+        let committed = std::fs::read(root.join(path))
+            .map(|bytes| hex::encode(Sha256::digest(&bytes)))
+            .with_context(|| format!("reading {path}"))?;
+        if committed == b.sha256() {
+            println!("release ok  {committed}  {path}");
+        } else {
+            problems.push(format!(
+                "{path} has sha256 {committed} but a fresh build of {package} has {} \
+                 (copy guests/dist/{}.wasm there and update its scraper.toml pin)",
+                b.sha256(),
+                package
+            ));
         }
     }
     ensure!(

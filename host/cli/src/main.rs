@@ -2,6 +2,7 @@
 //! plus tools for scraper and policy authors. Each subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+mod embedded;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;

@@ -20,9 +20,7 @@ const HOTKEYS: usize = 64;
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let table_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/us-zipcodes.csv");
-    let table = Arc::new(ZipTable::load(&table_path).unwrap());
+    let table = Arc::new(ZipTable::embedded().unwrap());
     let standard: std::collections::HashSet<String> = table
         .rows
         .iter()

@@ -130,6 +130,11 @@ impl ZipTable {
         Self::parse(&text, &p)
     }
 
+    /// The table compiled into resi (`resi-zipdata`).
+    pub fn embedded() -> Result<Self, TableError> {
+        Self::parse(&resi_zipdata::csv(), resi_zipdata::ORIGIN)
+    }
+
     /// Parses the CSV text (`origin` names it in errors).
     pub fn parse(text: &str, origin: &str) -> Result<Self, TableError> {
         let mut rows = Vec::new();

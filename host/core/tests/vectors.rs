@@ -1,4 +1,4 @@
-//! Checks resi-core against the bittensor interop vectors in `shared/vectors/bittensor`
+//! Checks resi-core against the bittensor interop vectors in `tests/fixtures/bittensor`
 //! (written by the official `bittensor-wallet` 4.1.1 package).
 
 use resi_core::keys::{Hotkey, PublicKey, Signature, verify_hex};
@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/bittensor")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bittensor")
 }
 
 fn load(name: &str) -> Value {

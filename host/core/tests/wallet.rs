@@ -1,4 +1,4 @@
-//! Loads every key of the TEST ONLY wallet `shared/vectors/bittensor/wallet/sn46test` (written by
+//! Loads every key of the TEST ONLY wallet `tests/fixtures/bittensor/wallet/sn46test` (written by
 //! bittensor-wallet 4.1.1), decrypts its `$NACL` coldkey, and round-trips generated wallets.
 
 use resi_core::keys::PublicKey;
@@ -15,7 +15,7 @@ const PASSWORD: &str = "TestOnly-pw-123!";
 
 fn wallets_dir() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/bittensor/wallet")
+        .join("../../tests/fixtures/bittensor/wallet")
         .to_string_lossy()
         .into_owned()
 }

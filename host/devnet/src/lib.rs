@@ -65,12 +65,12 @@ const GRACE_DIVISOR: u64 = 16;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct DevnetConfig {
-    /// Directory holding the built guests (`market-scraper.wasm`).
-    pub guests: PathBuf,
-    /// Released policy directory (`policy.toml`, `policy.wasm`).
-    pub policy: PathBuf,
-    /// US zipcode table.
-    pub zipcodes: PathBuf,
+    /// The market scraper component the miners run (and the validators verify with).
+    pub market_scraper: Vec<u8>,
+    /// The released policy the validators pin.
+    pub release: Release,
+    /// Zipcode table CSV; `None` uses the US table compiled into resi.
+    pub zipcodes: Option<PathBuf>,
     /// Honest miners.
     pub miners: u32,
     /// Validators.
@@ -149,16 +149,9 @@ async fn ensure_bucket(c: &S3Config) -> anyhow::Result<()> {
 }
 
 /// A scraper.toml for the market scraper allowlisting `base_url`, next to a copy of the wasm.
-fn scraper_toml(dir: &Path, guests: &Path, base_url: &str) -> anyhow::Result<(PathBuf, String)> {
-    let wasm = guests.join("market-scraper.wasm");
-    let bytes = std::fs::read(&wasm).with_context(|| {
-        format!(
-            "reading {} (build the guests: cargo xtask guests)",
-            wasm.display()
-        )
-    })?;
-    let sha = hex::encode(hash::sha256(&bytes));
-    std::fs::write(dir.join("market-scraper.wasm"), &bytes)?;
+fn scraper_toml(dir: &Path, bytes: &[u8], base_url: &str) -> anyhow::Result<(PathBuf, String)> {
+    let sha = hex::encode(hash::sha256(bytes));
+    std::fs::write(dir.join("market-scraper.wasm"), bytes)?;
     let path = dir.join("scraper.toml");
     std::fs::write(
         &path,
@@ -302,7 +295,10 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
     ccfg.rate_limits = RateLimits::default().scaled(100);
     ccfg.store = store_cfg;
     ccfg.selection.target_listings = 1_000;
-    let table = Arc::new(ZipTable::load(&cfg.zipcodes).context("zipcode table")?);
+    let table = Arc::new(match &cfg.zipcodes {
+        Some(path) => ZipTable::load(path).context("--zipcodes")?,
+        None => ZipTable::embedded()?,
+    });
     let m = market.clone();
     let counts = FnCounts::new(move |z| Some(m.count(z)));
     let coord = resi_coordinator::serve(
@@ -316,7 +312,8 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
     let url = coord.url();
 
     // The scraper (miners' and validators' verifier) and the pinned policy.
-    let (manifest_path, scraper_sha) = scraper_toml(&dir, &cfg.guests, &market_srv.base_url())?;
+    let (manifest_path, scraper_sha) =
+        scraper_toml(&dir, &cfg.market_scraper, &market_srv.base_url())?;
     let loaded = ScraperManifest::load(&manifest_path).context("scraper manifest")?;
     let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
     let scraper = engine
@@ -327,8 +324,7 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
         loaded.manifest,
         loaded.secrets,
     ));
-    let release = Release::load(&cfg.policy)
-        .with_context(|| format!("policy release {}", cfg.policy.display()))?;
+    let release = cfg.release.clone();
     let (params, grace_ms) = devnet_params(&release.manifest.default_params, cfg.epoch_secs)?;
     let params_sha = hex::encode(hash::params_sha256(&params));
     let pin = PolicyPin::load(
@@ -479,7 +475,7 @@ async fn validate(
     v: &Member,
     db: Arc<Db>,
     epoch: &Epoch,
-) -> anyhow::Result<ValidationReport> {
+) -> anyhow::Result<(ValidationReport, std::collections::BTreeSet<String>)> {
     let c = client(&w.url, &v.hotkey)?;
     let mut tries = 0;
     let raw = loop {
@@ -505,7 +501,13 @@ async fn validate(
     let r = validate_epoch(&vcfg, &w.store, db, w.verifier.clone(), &facts)
         .await
         .with_context(|| format!("{} validating epoch {}", v.name, epoch.id))?;
-    Ok(r.report)
+    let honeypots = facts
+        .assignments
+        .iter()
+        .filter(|a| a.honeypot)
+        .map(|a| a.zipcode.clone())
+        .collect();
+    Ok((r.report, honeypots))
 }
 
 /// Reads a validator's `validated_data.parquet` back from the store and counts the listings
@@ -562,10 +564,13 @@ async fn epochs(w: &World, report: &mut DevnetReport) -> anyhow::Result<()> {
             .iter()
             .zip(&w.dbs)
             .map(|(v, db)| validate(w, v, db.clone(), epoch));
-        let reports = futures::future::join_all(jobs)
+        let (reports, honeypots): (Vec<ValidationReport>, Vec<_>) = futures::future::join_all(jobs)
             .await
             .into_iter()
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
+        let honeypots = honeypots.into_iter().next().unwrap_or_default();
         let mut vrows = Vec::new();
         let history_before = w.chain.weights_history(NETUID)?.len();
         let peers = resi_validator::Peers::from_metagraph(
@@ -602,7 +607,7 @@ async fn epochs(w: &World, report: &mut DevnetReport) -> anyhow::Result<()> {
             .collect();
 
         let first = &reports[0];
-        let by_miner = report::outcome_by_miner(&first.outcome);
+        let by_miner = report::outcome_by_miner(&first.outcome, &honeypots);
         let miners = w
             .cast
             .miners
@@ -628,6 +633,7 @@ async fn epochs(w: &World, report: &mut DevnetReport) -> anyhow::Result<()> {
                     candidates: o.candidates,
                     ranks: o.ranks,
                     failed_gates: o.failed,
+                    honeypots: o.honeypots,
                     ppb: score.map(|s| s.ppb).unwrap_or(0),
                     flags: score.map(|s| s.flags.clone()).unwrap_or_default(),
                     rejected: first

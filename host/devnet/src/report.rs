@@ -72,6 +72,9 @@ pub struct MinerRow {
     /// First failed gate per zipcode, counted (`G0` late or bad manifest, `G1` quantity,
     /// `G2` uniqueness, `G3` quality, `G4` spot check).
     pub failed_gates: BTreeMap<String, u32>,
+    /// Honeypot zipcodes it submitted for (where delivering nothing is correct); not counted
+    /// in `candidates`, `gates_passed` or `failed_gates`.
+    pub honeypots: u32,
     /// Weight in parts per billion (the outcome's).
     pub ppb: u64,
     /// Policy flags.
@@ -133,10 +136,17 @@ pub struct MinerOutcome {
     pub ranks: Vec<(String, u32)>,
     /// The first failed gate per zipcode, counted: `G2` -> 2.
     pub failed: BTreeMap<String, u32>,
+    /// Honeypot zipcodes it has a candidate entry for (kept out of the counts above).
+    pub honeypots: u32,
 }
 
-/// Per hotkey, its part of a policy outcome (`zipcodes[].candidates[]`).
-pub fn outcome_by_miner(outcome: &serde_json::Value) -> BTreeMap<String, MinerOutcome> {
+/// Per hotkey, its part of a policy outcome (`zipcodes[].candidates[]`); candidates of the
+/// `honeypots` zipcodes are counted apart (an empty delivery there is correct, not a failed
+/// quantity gate).
+pub fn outcome_by_miner(
+    outcome: &serde_json::Value,
+    honeypots: &std::collections::BTreeSet<String>,
+) -> BTreeMap<String, MinerOutcome> {
     let mut out: BTreeMap<String, MinerOutcome> = BTreeMap::new();
     for z in outcome["zipcodes"].as_array().into_iter().flatten() {
         let zip = z["zipcode"].as_str().unwrap_or_default();
@@ -145,6 +155,10 @@ pub fn outcome_by_miner(outcome: &serde_json::Value) -> BTreeMap<String, MinerOu
                 continue;
             };
             let e = out.entry(hk.to_owned()).or_default();
+            if honeypots.contains(zip) {
+                e.honeypots += 1;
+                continue;
+            }
             e.candidates += 1;
             let gates: Vec<&str> = c["gates"]
                 .as_array()
@@ -177,6 +191,9 @@ pub fn print_epoch(e: &EpochReport) {
         let mut notes = m.flags.clone();
         for (gate, n) in &m.failed_gates {
             notes.push(format!("{gate} failed x{n}"));
+        }
+        if m.honeypots > 0 {
+            notes.push(format!("honeypot x{}", m.honeypots));
         }
         if let Some(s) = &m.final_status {
             notes.push(s.to_lowercase());
@@ -390,7 +407,7 @@ mod tests {
                 {"hotkey": "a", "gates": ["passed","passed","passed","passed","skipped"], "rank": null}
             ]}
         ]});
-        let m = outcome_by_miner(&outcome);
+        let m = outcome_by_miner(&outcome, &Default::default());
         assert_eq!(m["a"].candidates, 2);
         assert_eq!(m["a"].gates_passed, 2);
         assert_eq!(m["a"].ranks, vec![("19103".to_owned(), 1)]);
@@ -413,6 +430,7 @@ mod tests {
             candidates: 0,
             ranks: vec![],
             failed_gates: BTreeMap::new(),
+            honeypots: 0,
             ppb,
             flags: vec![],
             rejected: vec![],

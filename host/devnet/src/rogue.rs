@@ -247,13 +247,7 @@ mod tests {
     use super::*;
 
     fn market() -> Market {
-        let zipcodes = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/us-zipcodes.csv");
-        Market::new(resi_market::MarketConfig {
-            zipcodes_path: zipcodes,
-            ..resi_market::MarketConfig::default()
-        })
-        .expect("market")
+        Market::new(resi_market::MarketConfig::default()).expect("market")
     }
 
     #[test]

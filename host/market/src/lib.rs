@@ -162,8 +162,9 @@ pub struct HttpBehavior {
 pub struct MarketConfig {
     /// Universe seed: same seed, same homes.
     pub seed: u64,
-    /// Path of `us-zipcodes.csv`.
-    pub zipcodes_path: PathBuf,
+    /// Path of a zipcode table CSV; `None` uses the table compiled into resi
+    /// (`resi-zipdata`).
+    pub zipcodes_path: Option<PathBuf>,
     /// Fewest homes in an active STANDARD zipcode.
     pub min_listings: u32,
     /// Most homes in an active STANDARD zipcode (at most [`MAX_LISTINGS_PER_ZIPCODE`]).
@@ -197,7 +198,7 @@ impl Default for MarketConfig {
     fn default() -> Self {
         MarketConfig {
             seed: 46,
-            zipcodes_path: PathBuf::from("../shared/data/us-zipcodes.csv"),
+            zipcodes_path: None,
             min_listings: 200,
             max_listings: MAX_LISTINGS_PER_ZIPCODE,
             now: default_now(),
@@ -257,7 +258,10 @@ impl Market {
     /// Loads the zipcode table and checks the configuration.
     pub fn new(config: MarketConfig) -> Result<Market, MarketError> {
         config.validate()?;
-        let zipcodes = ZipTable::load(&config.zipcodes_path)?;
+        let zipcodes = match &config.zipcodes_path {
+            Some(path) => ZipTable::load(path)?,
+            None => ZipTable::embedded()?,
+        };
         Ok(Market { config, zipcodes })
     }
 

@@ -1,4 +1,4 @@
-//! The US zipcode table (`shared/data/us-zipcodes.csv`): which zipcodes exist, their kind, and
+//! The US zipcode table (by default the one compiled into resi, `resi-zipdata`): which zipcodes exist, their kind, and
 //! where they are. Only active STANDARD zipcodes hold homes; PO BOX, UNIQUE and MILITARY
 //! zipcodes (and decommissioned ones) hold none.
 
@@ -110,6 +110,15 @@ impl ZipTable {
         })?;
         ZipTable::parse(&text).map_err(|(line, reason)| MarketError::BadZipcodeRow {
             path: path.to_path_buf(),
+            line,
+            reason,
+        })
+    }
+
+    /// The table compiled into resi (`resi-zipdata`).
+    pub fn embedded() -> Result<ZipTable, MarketError> {
+        ZipTable::parse(&resi_zipdata::csv()).map_err(|(line, reason)| MarketError::BadZipcodeRow {
+            path: std::path::PathBuf::from(resi_zipdata::ORIGIN),
             line,
             reason,
         })

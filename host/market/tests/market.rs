@@ -12,14 +12,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-fn zipcodes_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/us-zipcodes.csv")
-}
-
 fn config(seed: u64) -> MarketConfig {
     MarketConfig {
         seed,
-        zipcodes_path: zipcodes_path(),
+        zipcodes_path: None,
         ..MarketConfig::default()
     }
 }
@@ -378,7 +374,7 @@ fn invalid_configs_are_refused_with_a_reason() {
     c.max_listings = 500;
     assert!(Market::new(c).is_err());
     let mut c = config(1);
-    c.zipcodes_path = PathBuf::from("/nonexistent/zips.csv");
+    c.zipcodes_path = Some(PathBuf::from("/nonexistent/zips.csv"));
     assert!(
         Market::new(c)
             .expect_err("missing")

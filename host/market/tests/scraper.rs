@@ -105,8 +105,7 @@ fn engine() -> ScraperEngine<PassThrough> {
 fn config(seed: u64, http: HttpBehavior) -> MarketConfig {
     MarketConfig {
         seed,
-        zipcodes_path: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/us-zipcodes.csv"),
+        zipcodes_path: None,
         http,
         ..MarketConfig::default()
     }

@@ -34,7 +34,7 @@ fn main() {
         .build()
         .expect("runtime");
     let config = resi_market::MarketConfig {
-        zipcodes_path: root.join("../shared/data/us-zipcodes.csv"),
+        zipcodes_path: None,
         ..resi_market::MarketConfig::default()
     };
     let market = rt

@@ -84,8 +84,7 @@ async fn miner_uploads_an_epoch_to_s3_through_presigned_post() {
     let market = Arc::new(
         Market::new(MarketConfig {
             seed: 46,
-            zipcodes_path: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/data/us-zipcodes.csv"),
+            zipcodes_path: None,
             min_listings: 20,
             max_listings: 120,
             ..MarketConfig::default()

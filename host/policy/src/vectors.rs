@@ -106,6 +106,13 @@ impl Release {
         let text = String::from_utf8(text).map_err(|e| InputError::Manifest(e.to_string()))?;
         let manifest = ReleaseManifest::parse(&text)?;
         let wasm = read(&dir.join(&manifest.wasm))?;
+        Self::from_parts(dir, &text, wasm)
+    }
+
+    /// A release from its `policy.toml` text and component bytes (e.g. compiled into a
+    /// binary); `dir` names it. Fails if the component's sha256 differs from the pin.
+    pub fn from_parts(dir: &Path, manifest_text: &str, wasm: Vec<u8>) -> Result<Self, InputError> {
+        let manifest = ReleaseManifest::parse(manifest_text)?;
         let got = hash::sha256(&wasm);
         if got != manifest.wasm_pin()? {
             return Err(InputError::Manifest(format!(

@@ -105,6 +105,12 @@ impl PolicyPin {
     /// params, pinned by its `policy.toml`.
     pub fn from_release(dir: &Path) -> Result<Self, ValidatorError> {
         let r = Release::load(dir).map_err(|e| ValidatorError::Other(e.to_string()))?;
+        Self::from_loaded(&r)
+    }
+
+    /// Pins a release already loaded (from a directory or compiled into the binary) with its
+    /// default params.
+    pub fn from_loaded(r: &Release) -> Result<Self, ValidatorError> {
         Self::load(
             &r.wasm,
             Some(&r.manifest.default_params),

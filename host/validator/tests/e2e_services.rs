@@ -40,10 +40,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn zipcodes_csv() -> PathBuf {
-    repo().join("../shared/data/us-zipcodes.csv")
-}
-
 fn guests_dir() -> PathBuf {
     std::env::var_os("RESI_GUESTS_DIR")
         .map(PathBuf::from)
@@ -159,7 +155,7 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
     let market = Arc::new(
         Market::new(MarketConfig {
             seed: 46,
-            zipcodes_path: zipcodes_csv(),
+            zipcodes_path: None,
             min_listings: 200,
             max_listings: 400,
             ..MarketConfig::default()
@@ -191,7 +187,7 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
     };
     cfg.selection.target_listings = 1_500;
     cfg.clock = Some(Arc::new(clock.clone()));
-    let table = Arc::new(ZipTable::load(&zipcodes_csv()).expect("zipcode table"));
+    let table = Arc::new(ZipTable::embedded().expect("zipcode table"));
     let m = market.clone();
     let counts = FnCounts::new(move |z| Some(m.count(z)));
     let coord = resi_coordinator::serve(

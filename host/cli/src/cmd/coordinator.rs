@@ -38,9 +38,10 @@ pub struct CoordinatorArgs {
     /// divide a day for epochs to start at 00:00 UTC.
     #[arg(long, default_value = "4h", value_parser = parse_duration)]
     pub epoch_length: Duration,
-    /// The zipcode table (zipcode,type,active,city,state,county,...).
-    #[arg(long, default_value = "../shared/data/us-zipcodes.csv")]
-    pub zipcodes: PathBuf,
+    /// The zipcode table (CSV: zipcode,type,active,city,state,county,lat,lon,timezone);
+    /// default: the US table compiled into resi.
+    #[arg(long, env = "RESI_ZIPCODES")]
+    pub zipcodes: Option<PathBuf>,
     /// Expected listings per zipcode: CSV `zipcode,expected_listings[,market_tier]`
     /// (market_tier PREMIUM/STANDARD/EMERGING; derived from the count when absent).
     #[arg(long)]
@@ -139,8 +140,10 @@ impl CoordinatorArgs {
 /// Runs `resi coordinator` until Ctrl-C.
 pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
-    let table = ZipTable::load(&args.zipcodes)
-        .with_context(|| format!("loading the zipcode table {}", args.zipcodes.display()))?;
+    let table = match &args.zipcodes {
+        Some(path) => ZipTable::load(path).context("--zipcodes")?,
+        None => ZipTable::embedded()?,
+    };
     let counts: Arc<dyn ExpectedCounts> = Arc::new(
         CsvMarketData::load(&args.market_data)
             .with_context(|| format!("loading market data {}", args.market_data.display()))?,

@@ -23,7 +23,7 @@ use std::process::ExitCode;
 ///
 /// Examples:
 ///   resi devnet                                    # 3 miners, 2 validators, 2 epochs of 45 s
-///   resi devnet --adversaries --keep
+///   resi devnet --adversaries
 ///   resi devnet --epochs 3 --epoch-secs 60 --validators 3 --data-dir ./devnet
 ///   resi devnet --adversaries --s3-endpoint http://127.0.0.1:5000   # moto / MinIO
 #[derive(Debug, Args)]
@@ -45,11 +45,12 @@ pub struct DevnetArgs {
     #[arg(long = "epoch-secs", default_value_t = 45)]
     epoch_secs: u32,
     /// Data directory (chain, coordinator, store, wallets, miners, validators, reports); must be
-    /// empty or absent, and is kept. Default: a temporary directory, removed unless --keep.
+    /// empty or absent, and is kept. Default: `./resi-devnet/run-<unix time>` under the working
+    /// directory.
     #[arg(long = "data-dir")]
     data_dir: Option<PathBuf>,
-    /// Keep the temporary data directory and print where it is.
-    #[arg(long)]
+    /// Kept for compatibility: the data directory is always kept.
+    #[arg(long, hide = true)]
     keep: bool,
     /// Also copy the JSON report to this file.
     #[arg(long)]
@@ -82,33 +83,35 @@ pub struct DevnetArgs {
     /// Market universe seed.
     #[arg(long, default_value_t = 46)]
     seed: u64,
-    /// Directory holding the built guest components (`cargo xtask guests` writes guests/dist).
-    #[arg(long, env = "RESI_GUESTS_DIR", default_value = "guests/dist")]
-    guests: PathBuf,
-    /// Released policy directory (policy.toml + policy.wasm, pinned by sha256).
-    #[arg(long, default_value = "policies/zipcode-competitive/1.0.0")]
-    policy: PathBuf,
-    /// US zipcode table.
-    #[arg(long, default_value = "../shared/data/us-zipcodes.csv")]
-    zipcodes: PathBuf,
+    /// Directory holding a built `market-scraper.wasm` (`cargo xtask guests` writes
+    /// guests/dist); default: the market scraper compiled into resi.
+    #[arg(long, env = "RESI_GUESTS_DIR")]
+    guests: Option<PathBuf>,
+    /// The scoring policy: a release directory (policy.toml + policy.wasm), or a release
+    /// compiled into resi by `name/version` or `sha256:<wasm sha256>`.
+    #[arg(long, default_value = crate::embedded::DEFAULT_POLICY)]
+    policy: String,
+    /// Zipcode table CSV; default: the US table compiled into resi.
+    #[arg(long, env = "RESI_ZIPCODES")]
+    zipcodes: Option<PathBuf>,
 }
 
 /// Runs the devnet.
 pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
-    let (tmp, dir) = match &args.data_dir {
-        Some(d) => {
-            if d.exists() && std::fs::read_dir(d)?.next().is_some() {
-                bail!("--data-dir {} is not empty", d.display());
-            }
-            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            (None, d.clone())
-        }
-        None => {
-            let t = tempfile::Builder::new().prefix("resi-devnet-").tempdir()?;
-            let p = t.path().to_path_buf();
-            (Some(t), p)
-        }
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => PathBuf::from("resi-devnet").join(format!("run-{}", resi_core::auth::now_unix())),
     };
+    if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
+        bail!("--data-dir {} is not empty", dir.display());
+    }
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("--data-dir: creating {}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("--data-dir {}", dir.display()))?;
+    let release = crate::embedded::release(&args.policy)?;
+    let market_scraper = crate::embedded::market_scraper(args.guests.as_deref())?;
     let s3 = args.s3_endpoint.as_ref().map(|endpoint| S3Config {
         endpoint: Some(endpoint.clone()),
         bucket: args
@@ -121,8 +124,8 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         path_style: true,
     });
     let cfg = resi_devnet::DevnetConfig {
-        guests: args.guests,
-        policy: args.policy,
+        market_scraper,
+        release,
         zipcodes: args.zipcodes,
         miners: args.miners,
         validators: args.validators,
@@ -143,11 +146,7 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
-    if args.keep || args.data_dir.is_some() {
-        if let Some(t) = tmp {
-            let _ = t.keep();
-        }
-        println!("data dir kept at {}", dir.display());
-    }
+    let _ = args.keep;
+    println!("data dir kept at {}", dir.display());
     result.map(|_| ExitCode::SUCCESS)
 }

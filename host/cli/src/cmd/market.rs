@@ -42,13 +42,10 @@ pub struct MarketArgs {
     /// Universe seed: same seed, same homes everywhere.
     #[arg(long, default_value_t = 46)]
     seed: u64,
-    /// The zipcode table (CSV: zipcode,type,active,city,state,county,lat,lon,timezone).
-    #[arg(
-        long,
-        env = "RESI_ZIPCODES",
-        default_value = "../shared/data/us-zipcodes.csv"
-    )]
-    zipcodes: PathBuf,
+    /// The zipcode table (CSV: zipcode,type,active,city,state,county,lat,lon,timezone);
+    /// default: the US table compiled into resi.
+    #[arg(long, env = "RESI_ZIPCODES")]
+    zipcodes: Option<PathBuf>,
     /// Fewest homes in an active STANDARD zipcode.
     #[arg(long, default_value_t = 200)]
     min_listings: u32,
@@ -171,7 +168,11 @@ pub fn run(args: MarketArgs) -> anyhow::Result<ExitCode> {
         println!(
             "market: seed {seed}, {} zipcodes from {}, listening on {}; Ctrl-C to stop",
             server.market().zipcodes().len(),
-            zipcodes.display(),
+            zipcodes
+                .as_deref()
+                .map_or(resi_zipdata::ORIGIN.to_string(), |p| p
+                    .display()
+                    .to_string()),
             server.base_url()
         );
         tokio::signal::ctrl_c()

@@ -59,9 +59,10 @@ pub struct CommonArgs {
     /// S3 store options (the bucket the coordinator grants uploads to).
     #[command(flatten)]
     pub s3: super::s3::S3Args,
-    /// Released policy directory (pins wasm and params from its policy.toml).
-    #[arg(long, default_value = "policies/zipcode-competitive/1.0.0")]
-    pub policy: PathBuf,
+    /// The pinned scoring policy: a release directory (its policy.toml pins wasm and params),
+    /// or a release compiled into resi by `name/version` or `sha256:<wasm sha256>`.
+    #[arg(long, default_value = crate::embedded::DEFAULT_POLICY)]
+    pub policy: String,
     /// Verifier scraper manifest (scraper.toml).
     #[arg(long)]
     pub verifier: PathBuf,
@@ -184,8 +185,7 @@ async fn facts(c: &CommonArgs, hotkey: &resi_core::Hotkey) -> anyhow::Result<Epo
 
 async fn setup(c: &CommonArgs) -> anyhow::Result<Setup> {
     let hotkey = c.wallet.load_hotkey()?;
-    let pin = PolicyPin::from_release(&c.policy)
-        .with_context(|| format!("policy {}", c.policy.display()))?;
+    let pin = PolicyPin::from_loaded(&crate::embedded::release(&c.policy)?)?;
     let facts = facts(c, &hotkey).await?;
     Ok(Setup {
         cfg: ValidatorConfig {
@@ -235,9 +235,7 @@ async fn run_loop(mut c: CommonArgs, target: WeightTarget) -> anyhow::Result<Exi
     let schedule = resi_core::epoch::EpochSchedule::new(secs)?;
     // Submissions may arrive until the deadline plus the policy's grace: every validator lists
     // the store only after it (and a little settling time), so they all see the same set.
-    let grace = PolicyPin::from_release(&c.policy)
-        .with_context(|| format!("policy {}", c.policy.display()))?
-        .grace();
+    let grace = PolicyPin::from_loaded(&crate::embedded::release(&c.policy)?)?.grace();
     let settle = grace.as_secs() as i64 + 2;
     let mut done: Option<String> = None;
     loop {

@@ -84,7 +84,7 @@ coldkey address comes from coldkeypub.txt (the coldkey itself is never opened).
 Examples:
   resi wallet show
   resi wallet show --wallet.name miner --wallet.hotkey hk1
-  BT_WALLET_PATH=shared/vectors/bittensor/wallet resi wallet show --wallet.name sn46test --wallet.hotkey miner1";
+  BT_WALLET_PATH=tests/fixtures/bittensor/wallet resi wallet show --wallet.name sn46test --wallet.hotkey miner1";
 
 const SIGN_LONG: &str = "\
 Sign a message with the hotkey and print the signature: 128 lowercase hex chars, no 0x.
@@ -235,7 +235,7 @@ mod tests {
     fn signs_with_the_test_wallet_and_verifies() {
         let dir = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/bittensor/wallet"
+            "/../../tests/fixtures/bittensor/wallet"
         );
         let args = WalletArgs {
             wallet_path: dir.to_owned(),

@@ -10,14 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// The real zipcode table of `shared/data`.
+/// The real zipcode table (the one compiled into resi).
 pub fn table() -> Arc<ZipTable> {
     static T: OnceLock<Arc<ZipTable>> = OnceLock::new();
-    T.get_or_init(|| {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/us-zipcodes.csv");
-        Arc::new(ZipTable::load(&p).expect("shared/data/us-zipcodes.csv"))
-    })
-    .clone()
+    T.get_or_init(|| Arc::new(ZipTable::embedded().expect("embedded zipcode table")))
+        .clone()
 }
 
 /// Synthetic expected counts: STANDARD zipcodes get 50..3049 from a hash of the zipcode (so some
