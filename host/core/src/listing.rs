@@ -209,7 +209,14 @@ fn loose_to_string(v: Loose) -> String {
 
 fn loose_to_f64(v: Loose) -> Option<f64> {
     match v {
-        Loose::Str(s) => s.trim().replace([',', '$'], "").parse().ok(),
+        // Rust's float parser also reads "NaN" and "inf": a number JSON cannot hold, so it would
+        // not survive re-serialisation (found with the upstream fuzz target's round trip).
+        Loose::Str(s) => s
+            .trim()
+            .replace([',', '$'], "")
+            .parse()
+            .ok()
+            .filter(|f: &f64| f.is_finite()),
         Loose::U64(n) => Some(n as f64),
         Loose::I64(n) => Some(n as f64),
         Loose::F64(f) if f.is_finite() => Some(f),
@@ -319,5 +326,14 @@ mod tests {
         assert_eq!(l.bathrooms, Some(2.5));
         assert_eq!(l.sqft, None);
         assert!(l.validate("19103").is_empty());
+    }
+
+    #[test]
+    fn non_finite_number_strings_are_absent() {
+        for v in ["NaN", "inf", "-Infinity", "1e400"] {
+            let json = format!(r#"{{"bathrooms": "{v}", "price": "{v}", "sqft": "{v}"}}"#);
+            let l: Listing = serde_json::from_str(&json).unwrap();
+            assert_eq!((l.bathrooms, l.price, l.sqft), (None, None, None), "{v}");
+        }
     }
 }
