@@ -312,7 +312,20 @@ fn spread<T>(
 /// [`crate::caps::ROW_COST`] per row, dictionary-encoded values counted once per row they fill)
 /// against `caps.max_decoded_bytes` before each value is copied. Truncated files, other schemas
 /// and inconsistent columns are typed errors.
+///
+/// The parquet crate is not hardened against every hostile file (fuzzing found inputs that
+/// make its decoders panic), so decoding runs under `catch_unwind`: a panic refuses the file as
+/// [`ReadError::Corrupt`] instead of taking the validator's thread (and the epoch) with it.
 pub fn read_listings(bytes: &[u8], caps: &ReadCaps) -> Result<Vec<Listing>, ReadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_listings_unguarded(bytes, caps)))
+        .unwrap_or_else(|_| {
+            Err(ReadError::Corrupt(
+                "the parquet decoder failed on this file (it panicked)".into(),
+            ))
+        })
+}
+
+fn read_listings_unguarded(bytes: &[u8], caps: &ReadCaps) -> Result<Vec<Listing>, ReadError> {
     caps.check_size("listings.parquet", bytes.len() as u64)?;
     if bytes.len() < 12 || !bytes.starts_with(b"PAR1") {
         return Err(ReadError::Truncated("no PAR1 header".into()));

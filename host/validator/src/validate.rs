@@ -230,7 +230,7 @@ type Ranked = BTreeMap<(String, String), Vec<Listing>>;
 
 /// Most decoded bytes ([`resi_submission::decoded_cost`]) of ranked submissions kept over an
 /// epoch for `validated_data.parquet`; later ranked submissions are left out of that file (it
-/// is not part of consensus) and counted in the epoch metadata, so the epoch's memory stays
+/// is not part of consensus) with a warning in the log, so the epoch's memory stays
 /// bounded however large the winners' files are.
 pub const WINNERS_BUDGET: u64 = 256 << 20;
 
@@ -295,6 +295,11 @@ fn stream_epoch(
 
 /// Sets weights from `report` when `agreement` allows it; returns what was set (`None` when
 /// abstaining or when nothing has weight).
+///
+/// Once per epoch: when `db` already records weights for the epoch (a retry after a failure
+/// further on, a re-run after a crash), nothing is sent and the recorded weights and
+/// transaction are returned. A failed call (chain unreachable, refused) records nothing, so
+/// the next attempt sends them.
 pub async fn set_weights<C: Chain>(
     chain: &C,
     netuid: u16,
@@ -304,6 +309,19 @@ pub async fn set_weights<C: Chain>(
     agreement: &Agreement,
     burn: Option<(u16, u8)>,
 ) -> Result<Option<(EmitWeights, String)>, ValidatorError> {
+    if let Some((uids, weights, tx)) = db.recorded_weights(&report.epoch_id)? {
+        tracing::info!(
+            epoch = %report.epoch_id,
+            tx = %tx,
+            "weights for this epoch were already set: not setting them again"
+        );
+        let emit = EmitWeights {
+            uids,
+            weights,
+            skipped: Vec::new(),
+        };
+        return Ok(Some((emit, tx)));
+    }
     if !agreement.set_weights {
         tracing::warn!(
             epoch = %report.epoch_id,
