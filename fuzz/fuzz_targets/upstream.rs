@@ -1,5 +1,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    resi_fuzz_targets::upstream(data);
+    resi_fuzz_targets::abort_on_escaping_panic(|| resi_fuzz_targets::upstream(data));
 });
