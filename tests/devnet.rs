@@ -66,11 +66,40 @@ fn assert_validators_agree(epoch: &Value, validators: usize) {
     );
 }
 
+/// Also the stand-alone check: run from an empty directory outside the checkout, without
+/// `RESI_GUESTS_DIR` or a zipcode table, so the binary uses only what is compiled into it, and
+/// without `--data-dir`, so it must keep its default one under the working directory.
 #[test]
 fn devnet_on_defaults_pays_every_honest_miner_and_agrees() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("devnet");
-    let (stdout, report) = devnet(&["--epochs", "2", "--epoch-secs", "20"], &data);
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).expect("cwd");
+    let out = Command::new(env!("CARGO_BIN_EXE_resi"))
+        .current_dir(&elsewhere)
+        .env_remove("RESI_GUESTS_DIR")
+        .env_remove("RESI_ZIPCODES")
+        .args(["devnet", "--epochs", "2", "--epoch-secs", "20"])
+        .output()
+        .expect("run resi");
+    assert!(
+        out.status.success(),
+        "resi devnet failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let runs: Vec<PathBuf> = std::fs::read_dir(elsewhere.join("resi-devnet"))
+        .expect("the default data dir ./resi-devnet")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let data = runs[0].clone();
+    assert!(stdout.contains(&data.display().to_string()), "{stdout}");
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("devnet-report.json")).expect("the report it names"),
+    )
+    .expect("report json");
     let epochs = report["epochs"].as_array().expect("epochs");
     assert_eq!(epochs.len(), 2, "{report}");
     assert_ne!(epochs[0]["epoch_id"], epochs[1]["epoch_id"]);
@@ -80,6 +109,8 @@ fn devnet_on_defaults_pays_every_honest_miner_and_agrees() {
             let m = miner(e, name);
             assert!(m["ppb"].as_u64().unwrap_or(0) > 0, "{m}");
             assert_eq!(m["final_status"], "COMPLETED", "{m}");
+            // An empty delivery for a honeypot zipcode is correct, not a failed gate.
+            assert_eq!(m["failed_gates"], serde_json::json!({}), "{m}");
         }
     }
     // The tables, and what the run leaves behind.

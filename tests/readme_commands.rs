@@ -68,3 +68,31 @@ fn readme_resi_commands_succeed() {
         }
     }
 }
+
+/// The repository stands alone: no tracked file (code, tests, benches, docs, CI) points at the
+/// team's reference shelf (the `shared` directory beside the checkout).
+#[test]
+fn nothing_tracked_reads_outside_the_repository() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new("git")
+        .current_dir(&root)
+        .args(["ls-files", "-z"])
+        .output()
+        .expect("git ls-files");
+    assert!(out.status.success(), "git ls-files failed");
+    let needle = ["..", "/shared"].concat();
+    let mut offenders = Vec::new();
+    for path in out.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+        let path = String::from_utf8_lossy(path).into_owned();
+        let Ok(bytes) = std::fs::read(root.join(&path)) else {
+            continue;
+        };
+        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            offenders.push(path);
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "files reading {needle}: {offenders:?}"
+    );
+}

@@ -105,6 +105,14 @@ fn main() -> Result<()> {
         }
         Task::Test { skip_repro, args } => test::run(skip_repro, &args),
         Task::Devnet { args } => {
+            test::ensure_targets()?;
+            let target = host_target_dir()?;
+            if !target.join("debug").join("resi").exists() {
+                eprintln!(
+                    "first run: building resi and the guest components takes several minutes \
+                     on a small machine; later runs start in seconds"
+                );
+            }
             let built = guests::build_all(&guests::default_target_dir()?)?;
             guests::publish(&built)?;
             let status = std::process::Command::new(env!("CARGO"))

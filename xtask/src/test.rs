@@ -47,7 +47,8 @@ pub fn run(skip_repro: bool, extra: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn ensure_targets() -> Result<()> {
+/// Installs the wasm targets the guests build for (`rustup target add`; idempotent).
+pub(crate) fn ensure_targets() -> Result<()> {
     let status = Command::new("rustup")
         .args(["target", "add", "wasm32-wasip2", "wasm32-unknown-unknown"])
         .stdout(Stdio::null())
