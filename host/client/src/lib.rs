@@ -227,7 +227,10 @@ impl ApiClient {
     /// `GET /epoch/{epochId}` as raw JSON, so the resi extensions of the validators' answer
     /// (`validationSeed`, `isHoneypot`, `actualListings`, `metadata.validationSeedSha256`)
     /// reach the validator intact. Signed with the validation commitment.
-    pub async fn epoch_reveal(&self, epoch_id: &EpochId) -> Result<serde_json::Value, ApiError> {
+    pub async fn epoch_reveal(
+        &self,
+        epoch_id: &EpochId,
+    ) -> Result<resi_core::wire::EpochReveal, ApiError> {
         let path = format!("{PATH_ASSIGNMENT_EPOCH_PREFIX}{epoch_id}");
         let key = self.signer(&endpoint(&Method::GET, &path))?;
         let id = epoch_id.to_string();

@@ -256,8 +256,9 @@ impl AppState {
     }
 }
 
-/// The assignment answer of `rec`; `reveal` adds the validators' extension.
-fn assignment_json(rec: &EpochRecord, reveal: bool) -> Value {
+/// The assignment answer of `rec` in the protocol's typed shape; `reveal` adds the validators'
+/// extension (honeypot flags and the validation seed).
+fn assignment_answer(rec: &EpochRecord, reveal: bool) -> Result<wire::EpochReveal, ApiErr> {
     let ts = |t: i64| {
         Utc.timestamp_opt(t, 0)
             .single()
@@ -266,51 +267,45 @@ fn assignment_json(rec: &EpochRecord, reveal: bool) -> Value {
     };
     let seed_sha = hex::decode(&rec.row.validation_seed)
         .map(|b| hex::encode(Sha256::digest(b)))
-        .unwrap_or_default();
-    let zipcodes: Vec<Value> = rec
+        .map_err(ApiErr::internal)?;
+    let epoch_id = rec.row.id.parse().map_err(ApiErr::internal)?;
+    let zipcodes = rec
         .zipcodes
         .iter()
-        .map(|z| {
-            let mut v = json!({
-                "zipcode": z.zipcode,
-                "expectedListings": z.expected_listings,
-                "state": z.state,
-                "city": z.city,
-                "county": z.county,
-                "marketTier": z.market_tier,
-                "geographicRegion": z.region,
-            });
-            if reveal {
-                v["isHoneypot"] = json!(z.is_honeypot);
-                if z.is_honeypot {
-                    v["actualListings"] = json!(0);
-                }
-            }
-            v
+        .map(|z| wire::ZipcodeAssignment {
+            zipcode: z.zipcode.clone(),
+            expected_listings: z.expected_listings,
+            state: Some(z.state.clone()),
+            city: Some(z.city.clone()),
+            county: Some(z.county.clone()),
+            market_tier: Some(z.market_tier.clone()),
+            geographic_region: Some(z.region.clone()),
+            is_honeypot: reveal.then_some(z.is_honeypot),
+            actual_listings: (reveal && z.is_honeypot).then_some(0),
         })
-        .collect();
-    let mut v = json!({
-        "success": true,
-        "epochId": rec.row.id,
-        "epochStart": ts(rec.row.start_ts),
-        "epochEnd": ts(rec.row.end_ts),
-        "nonce": rec.row.nonce,
-        "targetListings": rec.row.target_listings,
-        "tolerancePercent": rec.row.tolerance_percent,
-        "submissionDeadline": ts(rec.row.end_ts),
-        "zipcodes": zipcodes,
-        "metadata": {
-            "totalExpectedListings": rec.total_expected(),
-            "zipcodeCount": rec.zipcodes.len(),
-            "algorithmVersion": "v1.0",
-            "selectionSeed": rec.row.selection_seed,
-            "validationSeedSha256": seed_sha,
-        }
-    });
-    if reveal {
-        v["validationSeed"] = json!(rec.row.validation_seed);
-    }
-    v
+        .collect::<Vec<_>>();
+    let assignment = wire::AssignmentResponse {
+        success: true,
+        epoch_id,
+        epoch_start: Some(ts(rec.row.start_ts)),
+        epoch_end: Some(ts(rec.row.end_ts)),
+        nonce: rec.row.nonce.clone(),
+        target_listings: Some(rec.row.target_listings),
+        tolerance_percent: Some(rec.row.tolerance_percent),
+        submission_deadline: ts(rec.row.end_ts),
+        metadata: Some(wire::AssignmentMetadata {
+            total_expected_listings: Some(rec.total_expected()),
+            zipcode_count: u32::try_from(zipcodes.len()).ok(),
+            algorithm_version: Some("v1.0".into()),
+            selection_seed: Some(rec.row.selection_seed),
+            validation_seed_sha256: Some(seed_sha),
+        }),
+        zipcodes,
+    };
+    Ok(wire::EpochReveal {
+        assignment,
+        validation_seed: reveal.then(|| rec.row.validation_seed.clone()),
+    })
 }
 
 async fn healthcheck() -> ApiResult {
@@ -337,7 +332,7 @@ async fn current(
     )
     .await?;
     let rec = st.current_epoch()?;
-    json_ok(assignment_json(&rec, false))
+    json_ok(assignment_answer(&rec, false)?.assignment)
 }
 
 async fn epoch_by_id(
@@ -377,7 +372,7 @@ async fn epoch_by_id(
         .map_err(ApiErr::internal)?
         .ok_or_else(|| ApiErr::new(404, format!("Epoch {id} not found")))?;
     let reveal = st.now() >= rec.row.end_ts;
-    json_ok(assignment_json(&rec, reveal))
+    json_ok(assignment_answer(&rec, reveal)?)
 }
 
 async fn status(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult {

@@ -87,6 +87,9 @@ pub struct ZipcodeAssignment {
     /// Must never be set in the miners' `/current` answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_honeypot: Option<bool>,
+    /// resi extension, with `is_honeypot`: the true listing count of a honeypot (0).
+    #[serde(default, alias = "trueCount", skip_serializing_if = "Option::is_none")]
+    pub actual_listings: Option<u32>,
 }
 
 /// Metadata of an assignment.
@@ -105,6 +108,23 @@ pub struct AssignmentMetadata {
     /// Seed the selection is reproducible from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection_seed: Option<u64>,
+    /// resi extension: sha256 (hex) of the epoch's validation seed, published at epoch start
+    /// so that validators can check the seed revealed after the deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_seed_sha256: Option<String>,
+}
+
+/// The validators' `/epoch/{id}` answer: the assignment plus, once the submission deadline has
+/// passed, the revealed validation seed (and honeypot flags on the zipcodes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EpochReveal {
+    /// The assignment as miners saw it (plus the honeypot extension after the deadline).
+    #[serde(flatten)]
+    pub assignment: AssignmentResponse,
+    /// The 32-byte validation seed as hex; `None` before the deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_seed: Option<String>,
 }
 
 /// `/current` and `/epoch/{id}` answer.

@@ -480,16 +480,16 @@ async fn validate(
     let mut tries = 0;
     let raw = loop {
         match c.epoch_reveal(&epoch.id).await {
-            Ok(r) if r.get("validationSeed").is_some() => break r,
+            Ok(r) if r.validation_seed.is_some() => break r,
             Ok(_) | Err(_) if tries < 20 => {
                 tries += 1;
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            Ok(r) => bail!("epoch {} not revealed: {r}", epoch.id),
+            Ok(_) => bail!("epoch {} not revealed after 20 s", epoch.id),
             Err(e) => bail!("fetching epoch {}: {e}", epoch.id),
         }
     };
-    let facts = EpochFacts::from_json(&raw)?;
+    let facts = EpochFacts::from_reveal(&raw)?;
     let vcfg = ValidatorConfig {
         hotkey: v.hotkey.clone(),
         pin: w.pin.clone(),

@@ -15,7 +15,6 @@ use resi_submission::manifest::Manifest;
 use resi_submission::{ObjectKey, ReadCaps, SubmissionFile, read_listings};
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 use support::StoreChoice;
 
@@ -375,27 +374,27 @@ async fn store_down_mid_upload_then_back_loses_and_duplicates_nothing() {
     // Run 1: the store dies under the fourth upload; the miner retries against a closed port
     // (each failed attempt asks for a new grant) and is then interrupted, store still down.
     {
-    let first = make_miner();
-    let run = first.run();
-    tokio::pin!(run);
-    let outage = async {
-        tokio::time::timeout(
-            std::time::Duration::from_secs(120),
-            endpoint.hung.notified(),
-        )
-        .await
-        .expect("hang guard: the miner never reached the fourth upload");
-        store_server.stop();
-        let at_stop = grants();
-        wait_for("two failed upload attempts against the dead store", || {
-            grants() >= at_stop + 2
-        })
-        .await;
-    };
-    tokio::select! {
-        r = &mut run => panic!("the miner finished while the store was down: {r:?}"),
-        () = outage => {}
-    }
+        let first = make_miner();
+        let run = first.run();
+        tokio::pin!(run);
+        let outage = async {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(120),
+                endpoint.hung.notified(),
+            )
+            .await
+            .expect("hang guard: the miner never reached the fourth upload");
+            store_server.stop();
+            let at_stop = grants();
+            wait_for("two failed upload attempts against the dead store", || {
+                grants() >= at_stop + 2
+            })
+            .await;
+        };
+        tokio::select! {
+            r = &mut run => panic!("the miner finished while the store was down: {r:?}"),
+            () = outage => {}
+        }
     }
 
     // Nothing built is lost, and what the miner records as uploaded is in the store.
@@ -426,6 +425,13 @@ async fn store_down_mid_upload_then_back_loses_and_duplicates_nothing() {
         .find(|(_, answered)| !answered)
         .map(|(k, _)| k.clone())
         .expect("the upload whose answer was lost");
+    println!(
+        "outage: {} of {} built files recorded as uploaded, {} in the store, lost answer for {lost_answer}, {} grants so far",
+        marked.len(),
+        built.len(),
+        in_store.len(),
+        grants()
+    );
     assert!(!marked.is_empty(), "uploads before the outage are recorded");
     assert!(
         marked.is_subset(&in_store),
@@ -533,6 +539,12 @@ async fn store_down_mid_upload_then_back_loses_and_duplicates_nothing() {
     // nothing recorded as uploaded before the outage was sent again; per zipcode the manifest
     // was the last object sent.
     let log = endpoint.log.lock().expect("lock").clone();
+    println!(
+        "{} uploads reached the store ({} after it came back), {} grants in all",
+        log.len(),
+        log.len() - restart_at,
+        grants()
+    );
     let after_restart: Vec<&String> = log[restart_at..].iter().map(|(k, _)| k).collect();
     assert!(after_restart.contains(&&lost_answer), "{log:?}");
     for k in &marked {

@@ -17,7 +17,6 @@ use resi_submission::manifest::Manifest;
 use resi_submission::{ObjectKey, ReadCaps, SubmissionFile, read_listings};
 use serde_json::json;
 use std::io::{Read as _, Write as _};
-use std::path::PathBuf;
 use std::sync::Arc;
 use support::StoreChoice;
 

@@ -1,12 +1,13 @@
 //! The epoch as the coordinator reveals it to validators once the submission deadline has
-//! passed: the `/epoch/{id}` answer (camelCase, the upstream shape) plus resi's validator-only
-//! extensions, read tolerantly from JSON:
+//! passed: the `/epoch/{id}` answer ([`resi_core::wire::EpochReveal`]: the upstream shape plus
+//! resi's validator-only extensions):
 //! - `validationSeed`: 32 bytes as hex (required for scoring);
-//! - `validationSeedSha256`: the commitment published at epoch start; when present the seed
+//! - `metadata.validationSeedSha256`: the commitment published at epoch start; when present the seed
 //!   must hash to it, otherwise the epoch is refused (the coordinator changed the seed);
 //! - per zipcode `isHoneypot` (bool) and `trueCount` or `actualListings` (u32).
 
 use crate::error::ValidatorError;
+use resi_core::wire::EpochReveal;
 use resi_sandbox::policy::wit;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -39,17 +40,6 @@ pub struct EpochFacts {
     pub assignments: Vec<AssignmentFacts>,
 }
 
-fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, ValidatorError> {
-    v.get(name)
-        .ok_or_else(|| ValidatorError::Facts(format!("missing field {name}")))
-}
-
-fn str_field<'a>(v: &'a Value, name: &str) -> Result<&'a str, ValidatorError> {
-    field(v, name)?
-        .as_str()
-        .ok_or_else(|| ValidatorError::Facts(format!("field {name} is not a string")))
-}
-
 /// Parses an ISO 8601 / RFC 3339 time to unix milliseconds.
 pub fn parse_time_ms(s: &str) -> Result<u64, ValidatorError> {
     let t = chrono::DateTime::parse_from_rfc3339(s)
@@ -59,12 +49,20 @@ pub fn parse_time_ms(s: &str) -> Result<u64, ValidatorError> {
 }
 
 impl EpochFacts {
-    /// Reads the validators' `/epoch/{id}` answer.
+    /// Reads the validators' `/epoch/{id}` answer from JSON (a file, or a raw answer).
     pub fn from_json(v: &Value) -> Result<Self, ValidatorError> {
-        let epoch_id = str_field(v, "epochId")?.to_string();
-        let nonce = str_field(v, "nonce")?.to_string();
-        let deadline_ms = parse_time_ms(str_field(v, "submissionDeadline")?)?;
-        let seed_hex = str_field(v, "validationSeed").map_err(|_| {
+        let reveal: EpochReveal = serde_json::from_value(v.clone())
+            .map_err(|e| ValidatorError::Facts(format!("not an /epoch/{{id}} answer: {e}")))?;
+        Self::from_reveal(&reveal)
+    }
+
+    /// The facts of a revealed epoch: the seed must be present and, when the assignment
+    /// published its commitment, hash to it.
+    pub fn from_reveal(r: &EpochReveal) -> Result<Self, ValidatorError> {
+        let a = &r.assignment;
+        let epoch_id = a.epoch_id.to_string();
+        let deadline_ms = parse_time_ms(&a.submission_deadline)?;
+        let seed_hex = r.validation_seed.as_deref().ok_or_else(|| {
             ValidatorError::Facts(format!(
                 "epoch {epoch_id}: no validationSeed (not revealed yet: the epoch is not over?)"
             ))
@@ -75,14 +73,10 @@ impl EpochFacts {
             .ok_or_else(|| {
                 ValidatorError::Facts(format!("validationSeed {seed_hex:?} is not 32 hex bytes"))
             })?;
-        // The coordinator publishes the commitment under `metadata`; accept it top-level too.
-        let commitment = v
-            .get("validationSeedSha256")
-            .or_else(|| {
-                v.get("metadata")
-                    .and_then(|m| m.get("validationSeedSha256"))
-            })
-            .and_then(Value::as_str);
+        let commitment = a
+            .metadata
+            .as_ref()
+            .and_then(|m| m.validation_seed_sha256.as_deref());
         if let Some(commit) = commitment {
             let got = hex::encode(Sha256::digest(seed));
             if !got.eq_ignore_ascii_case(commit) {
@@ -91,39 +85,19 @@ impl EpochFacts {
                 )));
             }
         }
-        let zips = field(v, "zipcodes")?
-            .as_array()
-            .ok_or_else(|| ValidatorError::Facts("zipcodes is not an array".into()))?;
-        let mut assignments = Vec::with_capacity(zips.len());
-        for z in zips {
-            let zipcode = str_field(z, "zipcode")?.to_string();
-            let expected = field(z, "expectedListings")?
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| {
-                    ValidatorError::Facts(format!("zipcode {zipcode}: bad expectedListings"))
-                })?;
-            let honeypot = z
-                .get("isHoneypot")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            // `actualListings` is what resi's coordinator reveals for honeypots.
-            let true_count = z
-                .get("trueCount")
-                .or_else(|| z.get("actualListings"))
-                .and_then(Value::as_u64)
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0);
-            assignments.push(AssignmentFacts {
-                zipcode,
-                expected,
-                honeypot,
-                true_count,
-            });
-        }
+        let assignments = a
+            .zipcodes
+            .iter()
+            .map(|z| AssignmentFacts {
+                zipcode: z.zipcode.clone(),
+                expected: z.expected_listings,
+                honeypot: z.is_honeypot.unwrap_or(false),
+                true_count: z.actual_listings.unwrap_or(0),
+            })
+            .collect();
         Ok(EpochFacts {
             epoch_id,
-            nonce,
+            nonce: a.nonce.clone(),
             deadline_ms,
             validation_seed: seed,
             assignments,
@@ -141,7 +115,7 @@ impl EpochFacts {
             "nonce": self.nonce,
             "submissionDeadline": deadline,
             "validationSeed": hex::encode(self.validation_seed),
-            "validationSeedSha256": hex::encode(Sha256::digest(self.validation_seed)),
+            "metadata": {"validationSeedSha256": hex::encode(Sha256::digest(self.validation_seed))},
             "zipcodes": self.assignments.iter().map(|a| serde_json::json!({
                 "zipcode": a.zipcode,
                 "expectedListings": a.expected,

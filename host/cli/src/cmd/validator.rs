@@ -156,25 +156,28 @@ fn epoch_id(c: &CommonArgs) -> anyhow::Result<resi_core::epoch::EpochId> {
 /// The epoch's facts, from `--epoch-json` or the coordinator.
 async fn facts(c: &CommonArgs, hotkey: &resi_core::Hotkey) -> anyhow::Result<EpochFacts> {
     let id = epoch_id(c)?;
-    let value: serde_json::Value = match (&c.epoch_json, &c.coordinator) {
+    let facts = match (&c.epoch_json, &c.coordinator) {
         (Some(path), _) => {
             let text =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?
+            let value: serde_json::Value = serde_json::from_slice(&text)
+                .with_context(|| format!("--epoch-json {}", path.display()))?;
+            EpochFacts::from_json(&value)
+                .with_context(|| format!("--epoch-json {}", path.display()))?
         }
         (None, Some(url)) => {
             let client = resi_client::ApiClient::new(
                 resi_client::ClientConfig::new(url.clone()),
                 Some(hotkey.clone()),
             )?;
-            client
+            let reveal = client
                 .epoch_reveal(&id)
                 .await
-                .with_context(|| format!("fetching epoch {id} from {url}"))?
+                .with_context(|| format!("fetching epoch {id} from {url}"))?;
+            EpochFacts::from_reveal(&reveal)?
         }
         (None, None) => anyhow::bail!("give --coordinator URL or --epoch-json FILE"),
     };
-    let facts = EpochFacts::from_json(&value)?;
     anyhow::ensure!(
         facts.epoch_id == id.to_string(),
         "the facts are for epoch {}, not {id}",
