@@ -324,41 +324,221 @@ async fn local_grant_cannot_write_outside_its_prefix() {
     srv.shutdown().await;
 }
 
+/// `/stats`' `recentPerformance` entry of `epoch`: (status reports, completed reports).
+async fn reports_of(url: &str, epoch: &str) -> (u64, u64) {
+    let stats: Value = reqwest::get(format!("{url}/api/v1/zipcode-assignments/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let e = stats["recentPerformance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["epochId"] == epoch)
+        .unwrap_or_else(|| panic!("{epoch} not in {stats}"))
+        .clone();
+    (
+        e["statusReports"].as_u64().unwrap(),
+        e["completedReports"].as_u64().unwrap(),
+    )
+}
+
+/// Fault: the coordinator is restarted in the middle of an epoch (on the same data directory,
+/// the clock frozen mid-epoch so the restart cannot straddle a boundary). For clients nothing
+/// changes: the same epoch, nonce and assignments; the validators' view of the epoch is the
+/// same answer, and the seed revealed after the deadline is the one committed to before the
+/// restart; a status reported before is still counted and the nonce still accepted; a grant
+/// handed out before still uploads; and every signed request seen before (a GET, a status
+/// report, a folder-access request) is refused as a replay after.
 #[tokio::test]
 async fn restart_mid_epoch_changes_nothing_for_clients() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
     let dir = tempfile::tempdir().unwrap();
-    let (srv, keys) = start(dir.path(), config(dir.path())).await;
-    let before = client(&srv.url(), &keys.miner)
-        .assignment_current()
-        .await
-        .unwrap();
-    // A signature accepted before the restart stays refused after it.
+    let clock = Arc::new(AtomicI64::new(now_unix()));
+    let cfg = || {
+        let mut c = config(dir.path());
+        let clock = clock.clone();
+        c.clock = Some(Arc::new(move || clock.load(Ordering::SeqCst)));
+        c
+    };
+    let (srv, keys) = start(dir.path(), cfg()).await;
+    let url = srv.url();
+    let miner = client(&url, &keys.miner);
+    let before = miner.assignment_current().await.unwrap();
+    let epoch = before.epoch_id.to_string();
+    let http = reqwest::Client::new();
+
+    // Seen before the restart: a signed GET, a status report, a folder-access request (whose
+    // grant uploads one object), and the validators' view of the running epoch.
     let ts = now_unix();
     let q = signed_query(&keys.miner, &commitments::assignment_current(ts), ts);
-    let http = reqwest::Client::new();
-    let u = format!("{}/api/v1/zipcode-assignments/current", srv.url());
-    assert_eq!(http.get(&u).query(&q).send().await.unwrap().status(), 200);
-    srv.shutdown().await;
-
-    let (chain, _) = (
-        resi_chain::LocalChain::open(dir.path().join("chain.sqlite")).unwrap(),
-        (),
+    let current_url = format!("{url}/api/v1/zipcode-assignments/current");
+    assert_eq!(
+        http.get(&current_url)
+            .query(&q)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
     );
-    let srv = resi_coordinator::serve(
-        config(dir.path()),
-        table(),
-        std::sync::Arc::new(counts()),
-        chain,
-    )
-    .await
-    .unwrap();
-    let after = client(&srv.url(), &keys.miner)
-        .assignment_current()
+    let status_body = json!({
+        "hotkey": keys.miner.ss58(),
+        "signature": keys.miner.sign(commitments::status(&epoch, ts).as_bytes()).to_hex(),
+        "timestamp": ts, "epochId": epoch, "nonce": before.nonce,
+        "status": "IN_PROGRESS", "s3UploadComplete": false, "listingsScraped": 3,
+    });
+    let status_path = "/api/v1/zipcode-assignments/status";
+    let resp = http
+        .post(format!("{url}{status_path}"))
+        .json(&status_body)
+        .send()
         .await
         .unwrap();
+    assert_eq!(resp.status(), 200);
+    let coldkey = keys.stranger.ss58();
+    let folder_body = json!({
+        "coldkey": coldkey, "hotkey": keys.miner.ss58(), "timestamp": ts,
+        "signature": keys.miner
+            .sign(commitments::folder_access(&coldkey, &keys.miner.ss58(), ts).as_bytes())
+            .to_hex(),
+        "expiry": ts + 86400,
+    });
+    let resp = http
+        .post(format!("{url}/get-folder-access"))
+        .json(&folder_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let grant: resi_core::wire::PresignedPost = resp.json().await.unwrap();
+    let folder = format!(
+        "data/hotkey={}/epoch={epoch}/zipcode=19103/",
+        keys.miner.ss58()
+    );
+    miner
+        .upload_presigned(
+            &grant,
+            &format!("{folder}listings.parquet"),
+            "listings.parquet",
+            vec![b'p'; 64],
+        )
+        .await
+        .unwrap();
+    let epoch_view = |url: String, ts: i64| {
+        let q = signed_query(&keys.validator, &commitments::validation(&epoch, ts), ts);
+        let http = http.clone();
+        let u = format!("{url}/api/v1/zipcode-assignments/epoch/{epoch}");
+        async move {
+            let r = http.get(&u).query(&q).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let view = epoch_view(url.clone(), now_unix()).await;
+    assert!(view.get("validationSeed").is_none(), "{view}");
+    let commitment = view["metadata"]["validationSeedSha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(reports_of(&url, &epoch).await, (1, 0));
+    let addr = srv.addr();
+    srv.shutdown().await;
+
+    // The same process configuration again: data directory, clock and address.
+    let chain = resi_chain::LocalChain::open(dir.path().join("chain.sqlite")).unwrap();
+    let mut again = cfg();
+    again.listen = addr;
+    let srv = resi_coordinator::serve(again, table(), std::sync::Arc::new(counts()), chain)
+        .await
+        .unwrap();
+    let url = srv.url();
+    let miner = client(&url, &keys.miner);
+    let after = miner.assignment_current().await.unwrap();
     assert_eq!(after, before);
-    let u = format!("{}/api/v1/zipcode-assignments/current", srv.url());
-    assert_eq!(http.get(&u).query(&q).send().await.unwrap().status(), 401);
+    assert_eq!(epoch_view(url.clone(), now_unix()).await, view);
+    assert_eq!(
+        reports_of(&url, &epoch).await,
+        (1, 0),
+        "the report survives"
+    );
+
+    // Replays of what was seen before are still refused.
+    let current_url = format!("{url}/api/v1/zipcode-assignments/current");
+    let (code, err) = nest(http.get(&current_url).query(&q).send().await.unwrap()).await;
+    assert_eq!(code, 401, "{err}");
+    let (code, err) = nest(
+        http.post(format!("{url}{status_path}"))
+            .json(&status_body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(code, 401, "status replayed after the restart: {err}");
+    assert!(err.message_text().contains("replay"), "{err}");
+    let (code, err) = nest(
+        http.post(format!("{url}/get-folder-access"))
+            .json(&folder_body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(code, 401, "folder access replayed after the restart: {err}");
+
+    // The grant from before the restart still uploads; the epoch's nonce is still accepted.
+    miner
+        .upload_presigned(
+            &grant,
+            &format!("{folder}manifest.json"),
+            "manifest.json",
+            vec![b'm'; 64],
+        )
+        .await
+        .expect("a grant handed out before the restart");
+    let store = Store::local(dir.path().join("objects")).unwrap();
+    let keys_in_store: Vec<String> = store
+        .list(&folder)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.key)
+        .collect();
+    assert_eq!(
+        keys_in_store,
+        vec![
+            format!("{folder}listings.parquet"),
+            format!("{folder}manifest.json")
+        ]
+    );
+    let update = StatusUpdate {
+        epoch_id: before.epoch_id,
+        nonce: before.nonce.clone(),
+        status: MinerStatus::Completed,
+        s3_upload_complete: true,
+        listings_scraped: Some(3),
+        zipcodes_completed: None,
+        s3_upload_timestamp: None,
+    };
+    assert!(miner.report_status(&update).await.unwrap().success);
+    assert_eq!(reports_of(&url, &epoch).await, (1, 1));
+
+    // After the deadline the revealed seed is the one committed to before the restart.
+    let end = chrono::DateTime::parse_from_rfc3339(&before.submission_deadline)
+        .unwrap()
+        .timestamp();
+    clock.store(end + 5, Ordering::SeqCst);
+    let revealed = epoch_view(url.clone(), end + 5).await;
+    let seed = hex::decode(revealed["validationSeed"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&seed)),
+        commitment
+    );
+    assert_eq!(revealed["nonce"], json!(before.nonce));
     srv.shutdown().await;
 }
 

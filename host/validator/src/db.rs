@@ -26,6 +26,17 @@ CREATE TABLE IF NOT EXISTS weights (
     created_at INTEGER NOT NULL);
 ";
 
+/// Weights recorded as set for an epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedWeights {
+    /// Uids.
+    pub uids: Vec<u16>,
+    /// u16 weights.
+    pub weights: Vec<u16>,
+    /// The transaction hash the chain returned.
+    pub tx: String,
+}
+
 /// The validator database.
 #[derive(Debug)]
 pub struct Db {
@@ -203,6 +214,35 @@ impl Db {
             params![epoch_id, j(uids), j(weights), tx, now],
         )?;
         Ok(())
+    }
+
+    /// The weights recorded for `epoch_id` (the first call if several were recorded).
+    pub fn recorded_weights(
+        &self,
+        epoch_id: &str,
+    ) -> Result<Option<RecordedWeights>, rusqlite::Error> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT uids, weights, tx FROM weights WHERE epoch_id = ?1 ORDER BY rowid LIMIT 1",
+                params![epoch_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(row.map(|(uids, weights, tx)| {
+            let parse = |s: &str| serde_json::from_str::<Vec<u16>>(s).unwrap_or_default();
+            RecordedWeights {
+                uids: parse(&uids),
+                weights: parse(&weights),
+                tx,
+            }
+        }))
     }
 
     /// True when weights were already set for `epoch_id`.

@@ -309,18 +309,18 @@ pub async fn set_weights<C: Chain>(
     agreement: &Agreement,
     burn: Option<(u16, u8)>,
 ) -> Result<Option<(EmitWeights, String)>, ValidatorError> {
-    if let Some((uids, weights, tx)) = db.recorded_weights(&report.epoch_id)? {
+    if let Some(done) = db.recorded_weights(&report.epoch_id)? {
         tracing::info!(
             epoch = %report.epoch_id,
-            tx = %tx,
+            tx = %done.tx,
             "weights for this epoch were already set: not setting them again"
         );
         let emit = EmitWeights {
-            uids,
-            weights,
+            uids: done.uids,
+            weights: done.weights,
             skipped: Vec::new(),
         };
-        return Ok(Some((emit, tx)));
+        return Ok(Some((emit, done.tx)));
     }
     if !agreement.set_weights {
         tracing::warn!(
