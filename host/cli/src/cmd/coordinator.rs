@@ -54,8 +54,11 @@ pub struct CoordinatorArgs {
     pub s3: super::s3::S3Args,
     /// Chain for registrations and validator permits: `local:PATH` (the embedded local chain;
     /// default ~/.resi/local-chain.sqlite).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "network")]
     pub chain: Option<String>,
+    /// Or a subtensor node (finney, test, ws(s)://...) to check registrations on.
+    #[command(flatten)]
+    pub subtensor: super::args::SubtensorArg,
     /// Subnet whose registrations are checked.
     #[arg(long, default_value_t = 46)]
     pub netuid: u16,
@@ -149,8 +152,7 @@ pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("loading market data {}", args.market_data.display()))?,
     );
     let chain_path = args.chain_path()?;
-    let chain = resi_chain::LocalChain::open(&chain_path)
-        .with_context(|| format!("opening the local chain {}", chain_path.display()))?;
+    let chain = args.subtensor.open(&chain_path, "--chain local:")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

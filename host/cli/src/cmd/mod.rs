@@ -1,6 +1,7 @@
 //! One module per `resi` subcommand; each exposes its clap arguments and a `run` function
 //! returning the process exit code.
 
+pub mod args;
 pub mod chain;
 pub mod component;
 pub mod coordinator;

@@ -10,7 +10,6 @@
 use super::wallet::WalletArgs;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use resi_chain::LocalChain;
 use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
 use resi_scraper::{ManifestHost, MemorySink, ScraperManifest};
 use resi_store::Store;
@@ -83,6 +82,9 @@ pub struct ConsensusArgs {
     /// Local chain database (who holds a validator permit).
     #[arg(long = "chain.local", default_value = "./chain.sqlite")]
     pub chain: PathBuf,
+    /// Or a subtensor node (finney, test, ws(s)://...).
+    #[command(flatten)]
+    pub subtensor: super::args::SubtensorArg,
     /// Subnet.
     #[arg(long, default_value_t = 46)]
     pub netuid: u16,
@@ -100,6 +102,10 @@ pub struct RunArgs {
     /// Local chain database.
     #[arg(long = "chain.local", default_value = "./chain.sqlite")]
     pub chain: PathBuf,
+    /// Or a subtensor node (finney, test, ws(s)://...) to read the metagraph from and set
+    /// weights on.
+    #[command(flatten)]
+    pub subtensor: super::args::SubtensorArg,
     /// Subnet.
     #[arg(long, default_value_t = 46)]
     pub netuid: u16,
@@ -121,7 +127,12 @@ pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             Cmd::Score(c) => score(c, None).await,
             Cmd::Run(r) => {
                 let burn = r.burn_pct.map(|p| (r.burn_uid, p));
-                let target: WeightTarget = (r.chain, r.netuid, burn);
+                let target = WeightTarget {
+                    local: r.chain,
+                    subtensor: r.subtensor,
+                    netuid: r.netuid,
+                    burn,
+                };
                 if r.once {
                     return score(r.common, Some(target)).await;
                 }
@@ -223,8 +234,18 @@ fn verifier(path: &std::path::Path) -> anyhow::Result<Arc<ComponentVerifier>> {
     )))
 }
 
-/// Where weights go after scoring: local chain file, netuid, optional (burn uid, burn percent).
-type WeightTarget = (PathBuf, u16, Option<(u16, u8)>);
+/// Where weights go after scoring.
+#[derive(Debug, Clone)]
+struct WeightTarget {
+    /// The local chain file (when no subtensor is given).
+    local: PathBuf,
+    /// A subtensor node.
+    subtensor: super::args::SubtensorArg,
+    /// The subnet.
+    netuid: u16,
+    /// Optional (burn uid, burn percent).
+    burn: Option<(u16, u8)>,
+}
 
 /// `run` without `--once`: after every epoch boundary and the policy's grace, validate the
 /// epoch that just closed (retrying until the coordinator reveals its seed) and set weights.
@@ -311,8 +332,14 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<Exi
     for x in &r.rejected {
         println!("  {} {} {}: {}", x.hotkey, x.zipcode, x.key, x.reason);
     }
-    if let Some((path, netuid, burn)) = chain {
-        let chain = LocalChain::open(&path)?;
+    if let Some(WeightTarget {
+        local,
+        subtensor,
+        netuid,
+        burn,
+    }) = chain
+    {
+        let chain = subtensor.open(&local, "--chain.local")?;
         let peers = Peers::from_metagraph(&resi_chain::Chain::metagraph(&chain, netuid).await?);
         let a = agreement(&s.store, r, &peers).await?;
         println!(
@@ -338,8 +365,7 @@ async fn consensus(a: ConsensusArgs) -> anyhow::Result<ExitCode> {
     let own: resi_validator::ValidationReport = serde_json::from_slice(&own.await.context(
         "this validator has no report for the epoch: run `resi validator score` first",
     )?)?;
-    let chain = LocalChain::open(&a.chain)
-        .with_context(|| format!("--chain.local {}", a.chain.display()))?;
+    let chain = a.subtensor.open(&a.chain, "--chain.local")?;
     let peers = Peers::from_metagraph(&resi_chain::Chain::metagraph(&chain, a.netuid).await?);
     let a = agreement(&s.store, &own, &peers).await?;
     println!("{}", serde_json::to_string_pretty(&a)?);
