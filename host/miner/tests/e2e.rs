@@ -4,6 +4,11 @@
 //! exactly the market's listings for each zipcode; manifests verify. Then the miner is run
 //! again on the same data directory: nothing is scraped or uploaded twice.
 //!
+//! Fault: the object store's upload endpoint (a server on its own port) dies in the middle of
+//! the uploads, losing the answer to one upload that landed, and stays down while the miner
+//! retries and is interrupted; the next run retries until the endpoint is back on the same
+//! address and finishes with exactly one copy of each object, nothing lost.
+//!
 //! Needs the guests built (`cargo xtask guests`).
 
 mod support;
