@@ -1,6 +1,11 @@
 //! `resi validator score --coordinator URL`: the validator fetches the epoch's revealed facts
 //! from the coordinator's validators-only `/epoch/{id}` (signed with its hotkey, checked here by a
 //! stand-in coordinator on 127.0.0.1), scores the epoch from the store and prints its table.
+//!
+//! Fault (`killed`): `resi validator run --once` killed with SIGKILL in the middle of an epoch
+//! and restarted on the same database and store (with the local chain unusable at weight time
+//! until the kills are over) ends with the report, database rows and weights of an
+//! uninterrupted validator, weights set once.
 
 use axum::Router;
 use axum::extract::{Path, Query};

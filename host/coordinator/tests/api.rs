@@ -1,6 +1,6 @@
 //! The coordinator over real HTTP on 127.0.0.1: every endpoint with signed requests, and every
 //! refusal (bad signature, stale/future timestamp, replay, unregistered, miner on a validator
-//! endpoint, wrong nonce, rate limit).
+//! endpoint, wrong nonce, rate limit); and a restart mid-epoch that clients cannot notice.
 
 mod common;
 

@@ -1,7 +1,8 @@
 //! Two validators over one store and a local chain: honest early and late miners, a
 //! fabricator, a duplicator and a honeypot abuser. Both validators reach the same outcome hash,
 //! agree (strong consensus), the fabricator and honeypot abuser get 0, the honest early miner
-//! wins, and weights land on the local chain.
+//! wins, and weights land on the local chain. Fault: the chain unreachable at weight time
+//! loses nothing, and the retry sets the weights once.
 
 mod common;
 
