@@ -316,9 +316,7 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
         scraper_toml(&dir, &cfg.market_scraper, &market_srv.base_url())?;
     let loaded = ScraperManifest::load(&manifest_path).context("scraper manifest")?;
     let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
-    let scraper = engine
-        .load(&loaded.wasm)?
-        .with_limits(loaded.manifest.sandbox_limits(engine.limits()));
+    let scraper = loaded.instantiate(&engine)?;
     let verifier = Arc::new(ComponentVerifier::new(
         scraper,
         loaded.manifest,

@@ -147,10 +147,9 @@ impl Miner {
         })?;
         let engine = ScraperEngine::<Host>::new(ScraperEngineOptions::default())
             .map_err(|e| MinerError::Scraper(e.to_string()))?;
-        let scraper = engine
-            .load_pinned(&loaded.wasm, &loaded.pin)
+        let scraper = loaded
+            .instantiate(&engine)
             .map_err(|e| MinerError::Scraper(e.to_string()))?;
-        let scraper = scraper.with_limits(loaded.manifest.sandbox_limits(engine.limits()));
         let bars = MultiProgress::with_draw_target(if cfg.progress {
             ProgressDrawTarget::stderr()
         } else {

@@ -227,6 +227,19 @@ pub struct LoadedScraper {
     pub secrets: BTreeMap<String, String>,
 }
 
+impl LoadedScraper {
+    /// The one way to make a scraper of this manifest: the component compiled on `engine`
+    /// under its sha256 pin, with the manifest's sandbox limits (memory, time) applied.
+    pub fn instantiate<H: resi_sandbox::scraper::ScraperHost>(
+        &self,
+        engine: &resi_sandbox::scraper::ScraperEngine<H>,
+    ) -> Result<resi_sandbox::scraper::Scraper<H>, resi_sandbox::SandboxError> {
+        Ok(engine
+            .load_pinned(&self.wasm, &self.pin)?
+            .with_limits(self.manifest.sandbox_limits(engine.limits())))
+    }
+}
+
 impl ScraperManifest {
     /// Parses manifest text; `path` is used in messages and to resolve `wasm`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ManifestError> {

@@ -330,10 +330,7 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
     let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())
         .expect("engine");
     let loaded = ScraperManifest::load(&manifest_path).expect("load scraper");
-    let scraper = engine
-        .load(&loaded.wasm)
-        .expect("load wasm")
-        .with_limits(loaded.manifest.sandbox_limits(engine.limits()));
+    let scraper = loaded.instantiate(&engine).expect("load wasm");
     let verifier = Arc::new(ComponentVerifier::new(
         scraper,
         loaded.manifest,

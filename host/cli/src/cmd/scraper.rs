@@ -65,10 +65,7 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("loading {}", args.manifest.display()))?;
     let m = &loaded.manifest;
     let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
-    let scraper = engine.load(&loaded.wasm)?;
-    let scraper = scraper
-        .clone()
-        .with_limits(m.sandbox_limits(engine.limits()));
+    let scraper = loaded.instantiate(&engine)?;
     let gate = HttpGate::new(&m.name, &m.network, loaded.secrets.clone())?;
     let host = ManifestHost::new(&m.name, gate, MemorySink::default(), m.limits.max_listings);
     let task = Task {

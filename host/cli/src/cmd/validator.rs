@@ -223,10 +223,7 @@ fn verifier(path: &std::path::Path) -> anyhow::Result<Arc<ComponentVerifier>> {
     let loaded =
         ScraperManifest::load(path).with_context(|| format!("loading {}", path.display()))?;
     let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
-    let scraper = engine.load(&loaded.wasm)?;
-    let scraper = scraper
-        .clone()
-        .with_limits(loaded.manifest.sandbox_limits(engine.limits()));
+    let scraper = loaded.instantiate(&engine)?;
     Ok(Arc::new(ComponentVerifier::new(
         scraper,
         loaded.manifest,
