@@ -9,7 +9,6 @@ use resi_coordinator::{CoordinatorConfig, FnCounts, RateLimits, StoreConfig, Zip
 use resi_core::Hotkey;
 use resi_core::auth::now_unix;
 use resi_core::commitments;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
