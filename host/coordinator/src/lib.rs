@@ -10,6 +10,8 @@
 //! - [`server`]: the axum routes, authentication and error bodies.
 //!
 //! Start it with [`serve`]; it returns the bound address and a [`Running`] handle to stop it.
+//! [`serve`] runs its own accept loop: a connection cap and header-read, idle and per-request
+//! timeouts, all fields of [`CoordinatorConfig`].
 
 #![warn(missing_docs)]
 
