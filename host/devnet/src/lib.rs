@@ -45,10 +45,9 @@ use resi_store::{S3Config, Store};
 use resi_submission::{ReadCaps, ScraperInfo};
 use resi_validator::db::Db;
 use resi_validator::report::validator_prefix;
-use resi_validator::validate::set_weights;
 use resi_validator::{
-    ComponentVerifier, EpochFacts, IngestOptions, PolicyPin, ValidationReport, ValidatorConfig,
-    agreement, validate_epoch,
+    ComponentVerifier, EpochFacts, EpochResult, IngestOptions, PolicyPin, ValidationReport,
+    Validator, ValidatorConfig,
 };
 use rogue::{Rogue, RogueResult};
 use std::path::{Path, PathBuf};
@@ -267,7 +266,10 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
             max_listings: 400,
             ..MarketConfig::default()
         })
-        .context("market")?,
+        .context(match cfg.zipcodes {
+            Some(_) => "loading the market's --zipcodes table",
+            None => "loading the market",
+        })?,
     );
     let market_srv = serve_market(market.clone(), "127.0.0.1:0".parse()?)
         .await
@@ -467,13 +469,30 @@ fn spawn_miners(w: &World, epoch: &Epoch) -> Vec<JoinHandle<Mined>> {
     tasks
 }
 
+/// One validator of the devnet as a [`Validator`] service.
+fn validator(w: &World, v: &Member, db: Arc<Db>) -> Validator {
+    Validator {
+        cfg: ValidatorConfig {
+            hotkey: v.hotkey.clone(),
+            pin: w.pin.clone(),
+            ingest: IngestOptions::default(),
+            concurrency: 4,
+            verify_timeout: Duration::from_secs(30),
+            upload: true,
+        },
+        store: w.store.clone(),
+        db,
+        verifier: w.verifier.clone(),
+    }
+}
+
 /// One validator's epoch: the revealed facts from the coordinator, then validation.
 async fn validate(
     w: &World,
     v: &Member,
     db: Arc<Db>,
     epoch: &Epoch,
-) -> anyhow::Result<(ValidationReport, std::collections::BTreeSet<String>)> {
+) -> anyhow::Result<(EpochResult, std::collections::BTreeSet<String>)> {
     let c = client(&w.url, &v.hotkey)?;
     let mut tries = 0;
     let raw = loop {
@@ -484,19 +503,14 @@ async fn validate(
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Ok(_) => bail!("epoch {} not revealed after 20 s", epoch.id),
-            Err(e) => bail!("fetching epoch {}: {e}", epoch.id),
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("fetching epoch {}", epoch.id)));
+            }
         }
     };
     let facts = EpochFacts::from_reveal(&raw)?;
-    let vcfg = ValidatorConfig {
-        hotkey: v.hotkey.clone(),
-        pin: w.pin.clone(),
-        ingest: IngestOptions::default(),
-        concurrency: 4,
-        verify_timeout: Duration::from_secs(30),
-        upload: true,
-    };
-    let r = validate_epoch(&vcfg, &w.store, db, w.verifier.clone(), &facts)
+    let r = validator(w, v, db)
+        .validate(&facts)
         .await
         .with_context(|| format!("{} validating epoch {}", v.name, epoch.id))?;
     let honeypots = facts
@@ -505,7 +519,7 @@ async fn validate(
         .filter(|a| a.honeypot)
         .map(|a| a.zipcode.clone())
         .collect();
-    Ok((r.report, honeypots))
+    Ok((r, honeypots))
 }
 
 /// Reads a validator's `validated_data.parquet` back from the store and counts the listings
@@ -562,7 +576,7 @@ async fn epochs(w: &World, report: &mut DevnetReport) -> anyhow::Result<()> {
             .iter()
             .zip(&w.dbs)
             .map(|(v, db)| validate(w, v, db.clone(), epoch));
-        let (reports, honeypots): (Vec<ValidationReport>, Vec<_>) = futures::future::join_all(jobs)
+        let (results, honeypots): (Vec<EpochResult>, Vec<_>) = futures::future::join_all(jobs)
             .await
             .into_iter()
             .collect::<anyhow::Result<Vec<_>>>()?
@@ -571,12 +585,13 @@ async fn epochs(w: &World, report: &mut DevnetReport) -> anyhow::Result<()> {
         let honeypots = honeypots.into_iter().next().unwrap_or_default();
         let mut vrows = Vec::new();
         let history_before = w.chain.weights_history(NETUID)?.len();
-        let peers = resi_validator::Peers::from_metagraph(
-            &resi_chain::Chain::metagraph(&w.chain, NETUID).await?,
-        );
-        for ((v, db), r) in w.cast.validators.iter().zip(&w.dbs).zip(&reports) {
-            let a = agreement(&w.store, r, &peers).await?;
-            let set = set_weights(&w.chain, NETUID, &v.hotkey, db, r, &a, None).await?;
+        let mut reports: Vec<ValidationReport> = Vec::new();
+        for ((v, db), result) in w.cast.validators.iter().zip(&w.dbs).zip(results) {
+            let run = validator(w, v, db.clone())
+                .agree_and_weigh(result, &w.chain, NETUID, None)
+                .await?;
+            let (a, set) = (run.agreement, run.weights);
+            let r = &run.result.report;
             let (validated, traced) = trace(w, r).await?;
             vrows.push(ValidatorRow {
                 validator: v.name.clone(),
@@ -590,6 +605,7 @@ async fn epochs(w: &World, report: &mut DevnetReport) -> anyhow::Result<()> {
                 traceable_listings: traced,
                 spot_checks: r.spot_checks as u64,
             });
+            reports.push(run.result.report);
         }
         let chain_weights = w
             .chain

@@ -14,7 +14,8 @@
 //!   and agreement with the other validators' reports;
 //! - [`weights`]: outcome ppb -> metagraph uids -> u16 weights -> chain;
 //! - [`validate`]: the whole pipeline for one epoch ([`validate::validate_epoch`]), streamed
-//!   per zipcode so memory stays bounded by the largest zipcode.
+//!   per zipcode so memory stays bounded by the largest zipcode;
+//! - [`service`]: [`Validator`], one validator's parts together: validate, agree, weigh.
 
 #![warn(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod ingest;
 pub mod observer;
 pub mod pin;
 pub mod report;
+pub mod service;
 pub mod validate;
 pub mod weights;
 
@@ -34,4 +36,5 @@ pub use ingest::{EpochIngest, IngestOptions, IngestSummary, Ingested, Rejection,
 pub use observer::{ComponentVerifier, SpotChecker, Verifier, VerifyAnswer};
 pub use pin::PolicyPin;
 pub use report::{Agreement, ConsensusLevel, Peers, ValidationReport, agreement};
+pub use service::{EpochRun as ValidatorRun, Validator};
 pub use validate::{EpochResult, ValidatorConfig, validate_epoch};

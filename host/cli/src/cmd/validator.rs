@@ -14,10 +14,9 @@ use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
 use resi_scraper::{ManifestHost, MemorySink, ScraperManifest};
 use resi_store::Store;
 use resi_validator::db::Db;
-use resi_validator::validate::set_weights;
 use resi_validator::{
-    ComponentVerifier, EpochFacts, IngestOptions, Peers, PolicyPin, ValidatorConfig, agreement,
-    validate_epoch,
+    ComponentVerifier, EpochFacts, IngestOptions, Peers, PolicyPin, Validator, ValidatorConfig,
+    agreement,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -169,12 +168,11 @@ async fn facts(c: &CommonArgs, hotkey: &resi_core::Hotkey) -> anyhow::Result<Epo
     let id = epoch_id(c)?;
     let facts = match (&c.epoch_json, &c.coordinator) {
         (Some(path), _) => {
-            let text =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let value: serde_json::Value = serde_json::from_slice(&text)
-                .with_context(|| format!("--epoch-json {}", path.display()))?;
-            EpochFacts::from_json(&value)
-                .with_context(|| format!("--epoch-json {}", path.display()))?
+            let file = || format!("the --epoch-json file {}", path.display());
+            let text = std::fs::read(path).with_context(|| format!("reading {}", file()))?;
+            let value: serde_json::Value =
+                serde_json::from_slice(&text).with_context(|| format!("parsing {}", file()))?;
+            EpochFacts::from_json(&value).with_context(|| format!("reading {}", file()))?
         }
         (None, Some(url)) => {
             let client = resi_client::ApiClient::new(
@@ -220,8 +218,7 @@ async fn setup(c: &CommonArgs) -> anyhow::Result<Setup> {
 }
 
 fn verifier(path: &std::path::Path) -> anyhow::Result<Arc<ComponentVerifier>> {
-    let loaded =
-        ScraperManifest::load(path).with_context(|| format!("loading {}", path.display()))?;
+    let loaded = ScraperManifest::load(path).context("loading the --verifier manifest")?;
     let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
     let scraper = loaded.instantiate(&engine)?;
     Ok(Arc::new(ComponentVerifier::new(
@@ -305,8 +302,13 @@ fn clone_args(c: &CommonArgs) -> CommonArgs {
 
 async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<ExitCode> {
     let s = setup(&c).await?;
-    let v = verifier(&c.verifier)?;
-    let result = validate_epoch(&s.cfg, &s.store, s.db.clone(), v, &s.facts).await?;
+    let validator = Validator {
+        cfg: s.cfg.clone(),
+        store: s.store.clone(),
+        db: s.db.clone(),
+        verifier: verifier(&c.verifier)?,
+    };
+    let result = validator.validate(&s.facts).await?;
     let r = &result.report;
     println!("epoch         {}", r.epoch_id);
     println!("outcome_hash  {}", r.outcome_hash);
@@ -337,13 +339,15 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<Exi
     }) = chain
     {
         let chain = subtensor.open(&local, "--chain.local")?;
-        let peers = Peers::from_metagraph(&resi_chain::Chain::metagraph(&chain, netuid).await?);
-        let a = agreement(&s.store, r, &peers).await?;
+        let run = validator
+            .agree_and_weigh(result, &chain, netuid, burn)
+            .await?;
+        let a = &run.agreement;
         println!(
             "agreement     {}/{} ({}%, {:?})",
             a.agreeing, a.validators, a.agree_pct, a.level
         );
-        match set_weights(&chain, netuid, &s.cfg.hotkey, &s.db, r, &a, burn).await? {
+        match run.weights {
             Some((w, tx)) => println!("weights set   {} uids, tx {tx}", w.uids.len()),
             None => println!("weights       not set (abstaining or nothing to weigh)"),
         }

@@ -1,0 +1,94 @@
+//! The validator as a service: [`Validator`] holds what one validator needs (its config, the
+//! store, its database, its verifier) and runs an epoch end to end with
+//! [`Validator::run_epoch`]: validate (ingest, pinned policy with spot checks, signed report),
+//! agree with the other permitted validators, set weights unless abstaining. The CLI and the
+//! devnet only wire the parts together and call it.
+
+use crate::db::Db;
+use crate::error::ValidatorError;
+use crate::facts::EpochFacts;
+use crate::observer::Verifier;
+use crate::report::{Agreement, Peers, agreement};
+use crate::validate::{EpochResult, ValidatorConfig, set_weights, validate_epoch};
+use crate::weights::EmitWeights;
+use resi_chain::Chain;
+use resi_store::Store;
+use std::sync::Arc;
+
+/// One validator: configuration, object store, database and spot-check verifier.
+#[derive(Clone)]
+pub struct Validator {
+    /// How it validates.
+    pub cfg: ValidatorConfig,
+    /// The object store miners upload to and reports go to.
+    pub store: Store,
+    /// Its SQLite state.
+    pub db: Arc<Db>,
+    /// Spot checks against the listing source.
+    pub verifier: Arc<dyn Verifier>,
+}
+
+/// What [`Validator::run_epoch`] did.
+#[derive(Debug, Clone)]
+pub struct EpochRun {
+    /// The validation (report, policy run, validated data).
+    pub result: EpochResult,
+    /// Agreement with the other permitted validators' signed reports.
+    pub agreement: Agreement,
+    /// The weights set and the transaction hash; `None` when abstaining or nothing has weight.
+    pub weights: Option<(EmitWeights, String)>,
+}
+
+impl Validator {
+    /// Validates the epoch of `facts` and publishes the signed report.
+    pub async fn validate(&self, facts: &EpochFacts) -> Result<EpochResult, ValidatorError> {
+        validate_epoch(
+            &self.cfg,
+            &self.store,
+            self.db.clone(),
+            self.verifier.clone(),
+            facts,
+        )
+        .await
+    }
+
+    /// Agreement for `result` with the validators `chain` permits, then weights on `chain`
+    /// (with an optional `(uid, percent)` burn) unless abstaining.
+    pub async fn agree_and_weigh<C: Chain>(
+        &self,
+        result: EpochResult,
+        chain: &C,
+        netuid: u16,
+        burn: Option<(u16, u8)>,
+    ) -> Result<EpochRun, ValidatorError> {
+        let peers = Peers::from_metagraph(&chain.metagraph(netuid).await?);
+        let agreement = agreement(&self.store, &result.report, &peers).await?;
+        let weights = set_weights(
+            chain,
+            netuid,
+            &self.cfg.hotkey,
+            &self.db,
+            &result.report,
+            &agreement,
+            burn,
+        )
+        .await?;
+        Ok(EpochRun {
+            result,
+            agreement,
+            weights,
+        })
+    }
+
+    /// The whole epoch: [`Validator::validate`], then [`Validator::agree_and_weigh`].
+    pub async fn run_epoch<C: Chain>(
+        &self,
+        facts: &EpochFacts,
+        chain: &C,
+        netuid: u16,
+        burn: Option<(u16, u8)>,
+    ) -> Result<EpochRun, ValidatorError> {
+        let result = self.validate(facts).await?;
+        self.agree_and_weigh(result, chain, netuid, burn).await
+    }
+}
