@@ -15,11 +15,11 @@
 //! The toolchain here is stable, so the build runs with `RUSTC_BOOTSTRAP=1`, which lets a stable
 //! compiler accept them; nothing else is built that way. AddressSanitizer is used when the
 //! toolchain ships its runtime (stable rustup toolchains for x86_64 Linux do), else none.
-//! The artifacts go to `$CARGO_TARGET_DIR/fuzz` (default `target/fuzz`), apart from the normal
-//! builds whose flags differ.
+//! The artifacts go to `$CARGO_TARGET_DIR/fuzz-<sanitizer>` (default `target/fuzz-address`),
+//! apart from the normal builds whose flags differ.
 //!
-//! Ends with a table per target (seconds, executions, executions/s, corpus units added, peak
-//! RSS, result) and fails if any target crashed; crash inputs are in `fuzz/artifacts/<name>/`.
+//! Ends with a table per target (wall and fuzzing seconds, executions, executions/s, corpus
+//! units added, peak RSS, result) and fails if any target crashed; crash inputs are in `fuzz/artifacts/<name>/`.
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader};
@@ -37,12 +37,17 @@ const RSS_LIMIT_MB: u32 = 2048;
 #[derive(Debug, Default)]
 struct Outcome {
     name: String,
+    /// Wall time of `cargo fuzz run`, build check included.
     secs: f64,
+    /// libFuzzer's own count of fuzzing seconds (`Done N runs in S second(s)`).
+    fuzz_secs: Option<u64>,
     execs: Option<u64>,
     execs_per_sec: Option<u64>,
     new_units: Option<u64>,
     peak_rss_mb: Option<u64>,
     artifacts: Vec<String>,
+    /// Fork mode's ooms + timeouts + crashes so far.
+    fork_failures: u64,
     failed: bool,
 }
 
@@ -58,7 +63,9 @@ pub fn run(target: Option<&str>, secs: u64, sanitizer: &str, extra: &[String]) -
     };
     ensure_cargo_fuzz()?;
     let sanitizer = pick_sanitizer(sanitizer)?;
-    let target_dir = crate::host_target_dir()?.join("fuzz");
+    // One directory per sanitizer: the flags differ, so sharing one would rebuild everything
+    // at each switch.
+    let target_dir = crate::host_target_dir()?.join(format!("fuzz-{sanitizer}"));
     eprintln!(
         "fuzzing {} for {secs} s each (sanitizer {sanitizer}, artifacts in {})",
         chosen.join(", "),
@@ -244,7 +251,8 @@ fn run_target(
     }
     let status = child.wait().context("waiting for cargo fuzz run")?;
     outcome.secs = start.elapsed().as_secs_f64();
-    outcome.failed = !status.success() || !outcome.artifacts.is_empty();
+    outcome.failed =
+        !status.success() || !outcome.artifacts.is_empty() || outcome.fork_failures > 0;
     Ok(outcome)
 }
 
@@ -261,8 +269,36 @@ fn parse_line(line: &str, o: &mut Outcome) {
         o.new_units = Some(v);
     } else if let Some(v) = stat("stat::peak_rss_mb:") {
         o.peak_rss_mb = Some(v);
+    } else if let Some(rest) = line.strip_prefix("Done ")
+        && let Some((_, secs)) = rest.split_once(" runs in ")
+        && let Some(secs) = secs.strip_suffix(" second(s)")
+        && let Ok(secs) = secs.trim().parse::<u64>()
+    {
+        o.fuzz_secs = Some(secs);
     } else if let Some((_, path)) = line.split_once("Test unit written to ") {
         o.artifacts.push(path.trim().to_owned());
+    } else if let Some(rest) = line.strip_prefix('#')
+        && let Some((execs, rest)) = rest.split_once(": cov: ")
+        && let Some((_, counts)) = rest.split_once(" oom/timeout/crash: ")
+    {
+        // Fork mode (-fork=N) reports `#EXECS: cov: .. oom/timeout/crash: A/B/C time: Ss ..`
+        // instead of final stats.
+        let secs = counts
+            .split_once(" time: ")
+            .and_then(|(_, t)| t.split_once('s'))
+            .and_then(|(t, _)| t.parse::<u64>().ok());
+        let counts = counts.split_whitespace().next().unwrap_or("");
+        if let Ok(execs) = execs.parse::<u64>() {
+            o.execs = Some(execs);
+            if let Some(secs) = secs.filter(|s| *s > 0) {
+                o.fuzz_secs = Some(secs);
+                o.execs_per_sec = Some(execs / secs);
+            }
+        }
+        o.fork_failures = counts
+            .split('/')
+            .filter_map(|n| n.parse::<u64>().ok())
+            .sum();
     }
 }
 
@@ -270,14 +306,15 @@ fn print_summary(outcomes: &[Outcome]) {
     let num = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
     eprintln!();
     eprintln!(
-        "{:<20} {:>7} {:>12} {:>9} {:>6} {:>8}  result",
-        "target", "secs", "execs", "exec/s", "new", "rss MiB"
+        "{:<20} {:>7} {:>7} {:>12} {:>9} {:>6} {:>8}  result",
+        "target", "wall s", "fuzz s", "execs", "exec/s", "new", "rss MiB"
     );
     for o in outcomes {
         eprintln!(
-            "{:<20} {:>7.0} {:>12} {:>9} {:>6} {:>8}  {}",
+            "{:<20} {:>7.0} {:>7} {:>12} {:>9} {:>6} {:>8}  {}",
             o.name,
             o.secs,
+            num(o.fuzz_secs),
             num(o.execs),
             num(o.execs_per_sec),
             num(o.new_units),
@@ -301,6 +338,7 @@ mod tests {
             "stat::peak_rss_mb:              233",
             "artifact_prefix='/f/artifacts/e/'; Test unit written to /f/artifacts/e/crash-55a3",
             "#5\tINITED cov: 428 ft: 495 corp: 4/76b exec/s: 0 rss: 70Mb",
+            "Done 1011751 runs in 21 second(s)",
         ] {
             parse_line(line, &mut o);
         }
@@ -308,7 +346,19 @@ mod tests {
         assert_eq!(o.execs_per_sec, Some(22701));
         assert_eq!(o.new_units, Some(68));
         assert_eq!(o.peak_rss_mb, Some(233));
+        assert_eq!(o.fuzz_secs, Some(21));
         assert_eq!(o.artifacts, vec!["/f/artifacts/e/crash-55a3".to_owned()]);
+        let mut fork = Outcome::default();
+        for line in [
+            "#3719: cov: 7478 ft: 16523 corp: 584 exec/s: 1859 oom/timeout/crash: 0/0/0 time: 8s job: 1 dft_time: 0",
+            "#478205: cov: 7804 ft: 17576 corp: 926 exec/s: 1803 oom/timeout/crash: 0/1/2 time: 198s job: 17 dft_time: 0",
+        ] {
+            parse_line(line, &mut fork);
+        }
+        assert_eq!(fork.execs, Some(478205));
+        assert_eq!(fork.fuzz_secs, Some(198));
+        assert_eq!(fork.execs_per_sec, Some(478205 / 198));
+        assert_eq!(fork.fork_failures, 3);
     }
 
     #[test]

@@ -60,7 +60,7 @@ enum Task {
         #[arg(long, default_value_t = 120)]
         secs: u64,
         /// `address` (AddressSanitizer, when the toolchain has its runtime) or `none`
-        /// (about twice as fast).
+        /// (4-5 times as fast).
         #[arg(long, default_value = "address")]
         sanitizer: String,
         /// Extra libFuzzer arguments (e.g. `-- -jobs=2 -max_len=65536`).
