@@ -2,7 +2,8 @@
 //! root), so the documentation cannot drift from the binary. The devnet, scraper-test and inspect
 //! commands have their own end-to-end tests (`devnet.rs`, `scraper_test_cli.rs`,
 //! `component_inspect.rs`); the ```bash walkthrough of every role as its own process is run by
-//! `walkthrough.rs`.
+//! `walkthrough.rs`. Also: a user error (a missing file given to a command) prints one line
+//! naming the file and its flag, and exits 1.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -95,4 +96,152 @@ fn nothing_tracked_reads_outside_the_repository() {
         offenders.is_empty(),
         "files reading {needle}: {offenders:?}"
     );
+}
+
+/// A missing or unreadable file named by a flag (or a positional argument) is a user error:
+/// exit status 1, no backtrace even under `RUST_BACKTRACE=1`, and stderr is one line that names
+/// the file and the flag and says nothing twice (each error of the chain shows its cause once).
+#[test]
+fn missing_files_are_one_line_errors_naming_file_and_flag() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = root.canonicalize().unwrap();
+    // Run from an empty directory, so defaults such as ./validator.sqlite land nowhere.
+    let cwd = tempfile::tempdir().unwrap();
+    let dir = cwd.path();
+    let not_a_dir = dir.join("plain-file");
+    std::fs::write(&not_a_dir, "not a directory").unwrap();
+    let wallet = root.join("tests/fixtures/bittensor/wallet");
+    let wallet = wallet.to_str().unwrap();
+    let hotkey = [
+        "--wallet.path",
+        wallet,
+        "--wallet.name",
+        "sn46test",
+        "--wallet.hotkey",
+        "miner1",
+    ];
+    let policy = root.join("policies/zipcode-competitive/1.0.0/policy.wasm");
+    let counts = dir.join("counts.csv");
+    let chain_db = not_a_dir.join("chain.sqlite");
+    // (arguments, the missing file, the flag naming it)
+    let cases: Vec<(Vec<&str>, &str, Option<&str>)> = vec![
+        (
+            vec![
+                "market",
+                "--zipcodes",
+                "/nonexistent/zipcodes.csv",
+                "--counts-csv",
+                counts.to_str().unwrap(),
+            ],
+            "/nonexistent/zipcodes.csv",
+            Some("--zipcodes"),
+        ),
+        (
+            vec!["market", "--counts-csv", "/nonexistent/counts.csv"],
+            "/nonexistent/counts.csv",
+            Some("--counts-csv"),
+        ),
+        (
+            [
+                &[
+                    "validator",
+                    "score",
+                    "--epoch-json",
+                    "/nonexistent/epoch.json",
+                    "--verifier",
+                    "/nonexistent/verifier.toml",
+                ][..],
+                &hotkey,
+            ]
+            .concat(),
+            "/nonexistent/epoch.json",
+            Some("--epoch-json"),
+        ),
+        (
+            [
+                &[
+                    "miner",
+                    "run",
+                    "--coordinator",
+                    "http://127.0.0.1:9",
+                    "--scraper",
+                    "/nonexistent/scraper.toml",
+                ][..],
+                &hotkey,
+            ]
+            .concat(),
+            "/nonexistent/scraper.toml",
+            Some("--scraper"),
+        ),
+        (
+            vec![
+                "policy",
+                "hash",
+                policy.to_str().unwrap(),
+                "--params",
+                "/nonexistent/params.json",
+            ],
+            "/nonexistent/params.json",
+            Some("--params"),
+        ),
+        (
+            vec!["chain", "local", "list", "--db", chain_db.to_str().unwrap()],
+            chain_db.to_str().unwrap(),
+            Some("--db"),
+        ),
+        (
+            vec![
+                "scraper",
+                "test",
+                "/nonexistent/scraper.toml",
+                "--zipcode",
+                "19103",
+            ],
+            "/nonexistent/scraper.toml",
+            None,
+        ),
+        (
+            vec![
+                "policy",
+                "test",
+                policy.to_str().unwrap(),
+                "/nonexistent/vectors",
+            ],
+            "/nonexistent/vectors",
+            None,
+        ),
+    ];
+    for (args, file, flag) in &cases {
+        let line = format!("resi {}", args.join(" "));
+        let out = Command::new(env!("CARGO_BIN_EXE_resi"))
+            .current_dir(dir)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env("RUST_BACKTRACE", "1")
+            .env("RUST_LIB_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "`{line}`:\n{stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "`{line}`: not one line:\n{stderr}");
+        let message = lines[0]
+            .strip_prefix("error: ")
+            .unwrap_or_else(|| panic!("`{line}`: {stderr}"));
+        assert_eq!(
+            message.matches(file).count(),
+            1,
+            "`{line}`: the file must be named once: {message}"
+        );
+        if let Some(flag) = flag {
+            assert!(message.contains(flag), "`{line}`: no {flag}: {message}");
+        }
+        let fragments: Vec<&str> = message.split(": ").collect();
+        for (i, f) in fragments.iter().enumerate() {
+            assert!(
+                !fragments[..i].contains(f),
+                "`{line}`: {f:?} printed twice: {message}"
+            );
+        }
+    }
 }

@@ -142,13 +142,22 @@ pub enum ChainError {
         max_uids: u16,
     },
     /// The local chain's SQLite database failed.
-    #[error("local chain database {path}: {source}")]
+    #[error("local chain database {path}")]
     Database {
         /// The database file.
         path: String,
         /// The SQLite error.
         #[source]
         source: rusqlite::Error,
+    },
+    /// The directory of the local chain database could not be created.
+    #[error("cannot create the directory of the local chain database {path}")]
+    DatabaseDir {
+        /// The database file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
     },
     /// The local chain database holds a value that does not parse (corrupted or foreign file).
     #[error("local chain database {path}: corrupt {what}: {reason}")]

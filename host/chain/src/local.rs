@@ -189,9 +189,9 @@ impl LocalChain {
             && !parent.as_os_str().is_empty()
             && let Err(e) = std::fs::create_dir_all(parent)
         {
-            return Err(ChainError::Database {
+            return Err(ChainError::DatabaseDir {
                 path: path.display().to_string(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+                source: e,
             });
         }
         let conn = Connection::open(path).map_err(db_err)?;

@@ -38,7 +38,7 @@ pub enum ApiError {
         timeout: Duration,
     },
     /// Connection or transport failure (after any retries).
-    #[error("{endpoint}: network error: {source}")]
+    #[error("{endpoint}: network error")]
     Network {
         /// The endpoint.
         endpoint: String,
@@ -73,7 +73,7 @@ pub enum ApiError {
         endpoint: String,
     },
     /// A local file to upload could not be read.
-    #[error("cannot read upload file {path}: {source}")]
+    #[error("cannot read upload file {path}")]
     File {
         /// The file.
         path: std::path::PathBuf,

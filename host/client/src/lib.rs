@@ -559,7 +559,7 @@ impl ApiClient {
             };
             match wait {
                 Some(d) if retries_left => {
-                    tracing::debug!(endpoint = ep, error = %err, wait_ms = d.as_millis() as u64, "retrying");
+                    tracing::debug!(endpoint = ep, error = %resi_core::error::ErrorChain(&err), wait_ms = d.as_millis() as u64, "retrying");
                     tokio::time::sleep(d).await;
                     retry += 1;
                 }

@@ -128,11 +128,11 @@ pub enum HexKeyError {
 /// Why [`verify_hex`] rejected a signed message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
-    /// The signer address is not a valid SS58 address.
-    #[error("invalid signer address: {0}")]
+    /// The signer address is not a valid SS58 address (its message names the address).
+    #[error(transparent)]
     BadAddress(#[from] Ss58Error),
-    /// The signature is not 64 bytes of hex.
-    #[error("malformed signature: {0}")]
+    /// The signature is not 64 bytes of hex (its message says "signature ...").
+    #[error(transparent)]
     MalformedSignature(#[from] HexKeyError),
     /// Well-formed, but not a signature of this message by this key.
     #[error("signature does not match the message for hotkey {ss58}")]

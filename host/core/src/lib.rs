@@ -9,12 +9,14 @@
 //! - [`listing`]: the listing record and the protocol's validity rules.
 //! - [`wire`]: request and response bodies of the SN46 HTTP protocol.
 //! - [`weights`]: bittensor's float-to-u16 weight normalization.
+//! - [`error`]: printing an error with its causes on one line ([`error::ErrorChain`]).
 
 #![warn(missing_docs)]
 
 pub mod auth;
 pub mod commitments;
 pub mod epoch;
+pub mod error;
 pub mod keys;
 pub mod listing;
 pub mod wallet;

@@ -60,7 +60,7 @@ pub const MAX_LISTINGS_PER_ZIPCODE: u32 = 1_000;
 #[derive(Debug, thiserror::Error)]
 pub enum MarketError {
     /// The zipcode table could not be read.
-    #[error("reading the zipcode table {path}: {source}")]
+    #[error("reading the zipcode table {path}")]
     ReadZipcodes {
         /// The file.
         path: PathBuf,
@@ -81,7 +81,7 @@ pub enum MarketError {
     #[error("invalid market configuration: {0}")]
     InvalidConfig(String),
     /// The server could not bind or serve.
-    #[error("market server on {addr}: {source}")]
+    #[error("market server on {addr}")]
     Serve {
         /// The address.
         addr: std::net::SocketAddr,

@@ -8,14 +8,15 @@ use futures::StreamExt as _;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use resi_client::{ApiClient, StatusUpdate};
 use resi_core::Hotkey;
+use resi_core::error::ErrorChain;
 use resi_core::wire::{AssignmentResponse, MinerStatus, PresignedPost, ZipcodeCompleted};
 use resi_sandbox::scraper::wit::Task;
 use resi_sandbox::scraper::{Scraper, ScraperEngine, ScraperEngineOptions};
+use resi_scraper::gate::GateError;
 use resi_scraper::manifest::LoadedScraper;
 use resi_scraper::{HttpGate, ManifestHost};
 use resi_submission::manifest::{ScraperInfo, UnsignedManifest};
 use resi_submission::{ObjectKey, SubmissionFile, UpstreamSubmission};
-use std::fmt::Display;
 use std::future::Future;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -73,10 +74,13 @@ pub enum MinerError {
     #[error(transparent)]
     State(#[from] StateError),
     /// The scraper component could not be loaded.
-    #[error("loading scraper component: {0}")]
-    Scraper(String),
+    #[error("loading the scraper component")]
+    Scraper(#[from] resi_sandbox::SandboxError),
+    /// The scraper's HTTP gate could not be built from its manifest.
+    #[error("building the scraper's HTTP gate")]
+    Gate(#[from] GateError),
     /// The data directory cannot be created.
-    #[error("data directory {path}: {source}")]
+    #[error("cannot create the data directory {path}")]
     DataDir {
         /// The directory.
         path: PathBuf,
@@ -102,6 +106,24 @@ pub enum MinerError {
     /// A background task panicked.
     #[error("miner task failed: {0}")]
     Task(String),
+}
+
+/// What a failed attempt of [`Miner::retry`] says: an error with its whole cause chain, or a
+/// message as is.
+trait Reason {
+    fn reason(&self) -> String;
+}
+
+impl Reason for String {
+    fn reason(&self) -> String {
+        self.clone()
+    }
+}
+
+impl Reason for resi_client::ApiError {
+    fn reason(&self) -> String {
+        ErrorChain(self).to_string()
+    }
 }
 
 /// What one epoch produced.
@@ -145,11 +167,8 @@ impl Miner {
             path: cfg.data_dir.clone(),
             source,
         })?;
-        let engine = ScraperEngine::<Host>::new(ScraperEngineOptions::default())
-            .map_err(|e| MinerError::Scraper(e.to_string()))?;
-        let scraper = loaded
-            .instantiate(&engine)
-            .map_err(|e| MinerError::Scraper(e.to_string()))?;
+        let engine = ScraperEngine::<Host>::new(ScraperEngineOptions::default())?;
+        let scraper = loaded.instantiate(&engine)?;
         let bars = MultiProgress::with_draw_target(if cfg.progress {
             ProgressDrawTarget::stderr()
         } else {
@@ -176,7 +195,7 @@ impl Miner {
 
     /// Retries `f` with exponential backoff until it succeeds or `deadline` passes (None:
     /// forever). Every failure is logged with what was being done.
-    async fn retry<T, E: Display, Fut: Future<Output = Result<T, E>>>(
+    async fn retry<T, E: Reason, Fut: Future<Output = Result<T, E>>>(
         &self,
         what: &str,
         deadline: Option<DateTime<Utc>>,
@@ -193,7 +212,7 @@ impl Miner {
                     return Ok(v);
                 }
                 Err(e) => {
-                    let msg = e.to_string();
+                    let msg = e.reason();
                     if deadline.is_some_and(|d| Utc::now() + delay > d) {
                         tracing::error!(what, attempt, error = %msg, "giving up: deadline reached");
                         return Err(msg);
@@ -468,10 +487,7 @@ impl Miner {
             b2.inc(o.inserted);
             b2.set_message(format!("{zip2}: {} listings", b2.position()));
         });
-        let gate = match HttpGate::new(&m.name, &m.network, self.loaded.secrets.clone()) {
-            Ok(g) => g,
-            Err(e) => return Err(MinerError::Scraper(e.to_string())),
-        };
+        let gate = HttpGate::new(&m.name, &m.network, self.loaded.secrets.clone())?;
         let host = ManifestHost::new(&m.name, gate, sink, m.limits.max_listings);
         let own = Utc::now()
             + chrono::Duration::seconds(
@@ -516,8 +532,8 @@ impl Miner {
         })?;
         let row = row.ok_or_else(|| build_err("zipcode row vanished".into()))?;
         let hk = self.hotkey.ss58();
-        let parquet =
-            resi_submission::write_listings(&listings).map_err(|e| build_err(e.to_string()))?;
+        let parquet = resi_submission::write_listings(&listings)
+            .map_err(|e| build_err(ErrorChain(&e).to_string()))?;
         let finished = now_str();
         let m = &self.loaded.manifest;
         let manifest = UnsignedManifest {
@@ -587,7 +603,7 @@ impl Miner {
             .client
             .folder_access(&self.cfg.coldkey)
             .await
-            .map_err(|e| format!("getting the upload grant: {e}"))?;
+            .map_err(|e| format!("getting the upload grant: {}", ErrorChain(&e)))?;
         *g = Some(p.clone());
         Ok(p)
     }
@@ -618,7 +634,7 @@ impl Miner {
                             Err(e) => {
                                 // The grant may have expired or been revoked: fetch a new one next time.
                                 *self.grant.lock().await = None;
-                                Err(e.to_string())
+                                Err(ErrorChain(&e).to_string())
                             }
                         }
                     },

@@ -50,7 +50,7 @@ impl ListingSink for SqliteSink {
                 .lock()
                 .map_err(|_| "state database lock poisoned".to_owned())?;
             db.insert_batch(&epoch, &zip, &listings)
-                .map_err(|e| e.to_string())
+                .map_err(|e| resi_core::error::ErrorChain(&e).to_string())
         })
         .await
         .map_err(|e| format!("state database task: {e}"))??;

@@ -65,7 +65,7 @@ impl ZipState {
 #[derive(Debug, Error)]
 pub enum StateError {
     /// SQLite failed.
-    #[error("miner state database: {0}")]
+    #[error("the miner state database failed")]
     Sqlite(#[from] rusqlite::Error),
     /// The database holds something this version does not understand.
     #[error("miner state database is inconsistent: {0}")]

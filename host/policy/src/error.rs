@@ -1,6 +1,22 @@
 //! Error types of the policy runner.
+//!
+//! An error shows its cause either in its message or through `source()`, never both; print
+//! [`chain`] of an error where it ends up as text.
 
 use resi_sandbox::SandboxError;
+
+/// An error and its `source()` chain on one line, joined by `": "` (what `anyhow`'s `{:#}`
+/// prints).
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
 
 /// A malformed epoch input, vector or release manifest.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +62,9 @@ pub enum InputError {
 /// A policy call that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
-    /// The wasm sandbox failed (trap, fuel, memory, or the guest returned an error).
-    #[error("policy component: {0}")]
+    /// The wasm sandbox failed (trap, fuel, memory, or the guest returned an error); its
+    /// message says which ("guest ran out of fuel ...").
+    #[error(transparent)]
     Sandbox(#[from] SandboxError),
     /// The native core refused its input.
     #[error("native policy: {0}")]
@@ -66,7 +83,7 @@ pub enum RunError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// A policy call failed.
-    #[error("{call} failed: {source}")]
+    #[error("policy call {call} failed")]
     Call {
         /// Which call (`info`, `plan-zipcode 19103`, ...).
         call: String,

@@ -209,7 +209,7 @@ pub enum VectorError {
     #[error(transparent)]
     Input(#[from] InputError),
     /// The policy component could not be loaded.
-    #[error("loading the policy component: {0}")]
+    #[error("loading the policy component")]
     Load(#[from] SandboxError),
 }
 
@@ -285,7 +285,9 @@ pub fn run_vector<B: Backend + ?Sized>(backend: &B, name: &str, vector: &Vector)
         run_epoch(backend, &params, &run, &mut RecordedObserver::new(records))
     };
     match run() {
-        Err(e) => result.failures.push(format!("run failed: {e}")),
+        Err(e) => result
+            .failures
+            .push(format!("run failed: {}", crate::error::chain(&e))),
         Ok(report) => {
             result.fuel = report.total_fuel();
             result.elapsed = report.total_time();

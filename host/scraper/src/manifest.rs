@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     /// The file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Read {
         /// The path.
         path: PathBuf,
@@ -61,7 +61,7 @@ pub enum ManifestError {
         message: String,
     },
     /// The wasm does not match the pinned sha256.
-    #[error("{path}: {source}")]
+    #[error("{path}: the wasm does not match the manifest's sha256")]
     Pin {
         /// The manifest path.
         path: PathBuf,

@@ -184,7 +184,7 @@ pub enum ReadError {
         field: &'static str,
     },
     /// The JSON file cannot be parsed into the expected shape.
-    #[error("malformed {what}: {source}")]
+    #[error("malformed {what}")]
     Json {
         /// Which file.
         what: &'static str,

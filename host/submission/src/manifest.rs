@@ -108,7 +108,7 @@ pub enum ManifestError {
         expected: String,
     },
     /// The signature does not verify.
-    #[error("manifest signature: {0}")]
+    #[error("the manifest signature is invalid")]
     BadSignature(#[from] VerifyError),
     /// A field disagrees with the object key it was found under.
     #[error("manifest {field} is {found:?} but its object key says {expected:?}")]

@@ -81,7 +81,7 @@ const COLUMNS: [(&str, PhysicalType, bool); 14] = [
 #[derive(Debug, Error)]
 pub enum WriteError {
     /// The parquet library refused the data.
-    #[error("writing listings.parquet: {0}")]
+    #[error("writing listings.parquet")]
     Parquet(#[from] ParquetError),
 }
 
@@ -317,12 +317,14 @@ fn spread<T>(
 /// make its decoders panic), so decoding runs under `catch_unwind`: a panic refuses the file as
 /// [`ReadError::Corrupt`] instead of taking the validator's thread (and the epoch) with it.
 pub fn read_listings(bytes: &[u8], caps: &ReadCaps) -> Result<Vec<Listing>, ReadError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_listings_unguarded(bytes, caps)))
-        .unwrap_or_else(|_| {
-            Err(ReadError::Corrupt(
-                "the parquet decoder failed on this file (it panicked)".into(),
-            ))
-        })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_listings_unguarded(bytes, caps)
+    }))
+    .unwrap_or_else(|_| {
+        Err(ReadError::Corrupt(
+            "the parquet decoder failed on this file (it panicked)".into(),
+        ))
+    })
 }
 
 fn read_listings_unguarded(bytes: &[u8], caps: &ReadCaps) -> Result<Vec<Listing>, ReadError> {

@@ -17,20 +17,21 @@ pub enum ValidatorError {
     /// The epoch facts from the coordinator are unusable.
     #[error("epoch facts: {0}")]
     Facts(String),
-    /// The object store failed (listing, reading or writing the validator's own objects).
-    #[error("object store: {0}")]
+    /// The object store failed (listing, reading or writing the validator's own objects); its
+    /// message names the operation, key and store.
+    #[error(transparent)]
     Store(#[from] resi_store::StoreError),
     /// The validator's SQLite database failed.
-    #[error("validator database: {0}")]
+    #[error("the validator database failed")]
     Db(#[from] rusqlite::Error),
     /// The policy run failed.
-    #[error("policy run: {0}")]
+    #[error("running the policy")]
     Policy(#[from] resi_policy::RunError),
     /// The policy component could not be loaded.
-    #[error("policy component: {0}")]
+    #[error("loading the policy component")]
     Sandbox(#[from] resi_sandbox::SandboxError),
-    /// The chain failed.
-    #[error("chain: {0}")]
+    /// The chain failed (its message names the node, call or subnet).
+    #[error(transparent)]
     Chain(#[from] resi_chain::ChainError),
     /// Weights could not be converted.
     #[error("weights: {0}")]

@@ -33,6 +33,7 @@
 //! whole epoch into one [`EpochRun`] (tools, tests) and holds every accepted listing.
 
 use crate::facts::EpochFacts;
+use resi_core::error::ErrorChain;
 use resi_core::listing::Listing;
 use resi_policy::EpochRun;
 use resi_policy::input::ZipcodeInput;
@@ -615,15 +616,16 @@ async fn verify_manifest(
     let bytes = store
         .get(&mm.key, max_manifest)
         .await
-        .map_err(|e| format!("reading manifest.json: {e}"))?;
-    let manifest = Manifest::from_json(&bytes, caps).map_err(|e| format!("manifest.json: {e}"))?;
+        .map_err(|e| format!("reading manifest.json: {}", ErrorChain(&e)))?;
+    let manifest = Manifest::from_json(&bytes, caps)
+        .map_err(|e| format!("manifest.json: {}", ErrorChain(&e)))?;
     let key = ObjectKey::parse(&mm.key).map_err(|e| e.to_string())?;
     manifest
         .check_key(&key)
-        .map_err(|e| format!("duplicate or copied manifest: {e}"))?;
+        .map_err(|e| format!("duplicate or copied manifest: {}", ErrorChain(&e)))?;
     manifest
         .verify(hotkey)
-        .map_err(|e| format!("forged or invalid manifest: {e}"))?;
+        .map_err(|e| format!("forged or invalid manifest: {}", ErrorChain(&e)))?;
     if manifest.nonce != facts.nonce {
         return Err(format!(
             "wrong nonce: manifest has {:?}, epoch {} has {:?}",
@@ -652,12 +654,12 @@ async fn verify_manifest(
     let parquet = store
         .get(&lm.key, caps.max_file_bytes)
         .await
-        .map_err(|e| format!("reading listings.parquet: {e}"))?;
+        .map_err(|e| format!("reading listings.parquet: {}", ErrorChain(&e)))?;
     manifest
         .check_parquet(&parquet)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ErrorChain(&e).to_string())?;
     let listings = resi_submission::read_listings(&parquet, caps)
-        .map_err(|e| format!("listings.parquet: {e}"))?;
+        .map_err(|e| format!("listings.parquet: {}", ErrorChain(&e)))?;
     if listings.len() as u64 != manifest.listing_count {
         return Err(format!(
             "listings.parquet has {} rows, the manifest says {}",
@@ -697,9 +699,9 @@ async fn read_upstream(
     let bytes = store
         .get(&m.key, caps.max_file_bytes)
         .await
-        .map_err(|e| format!("reading upstream JSON: {e}"))?;
-    let up =
-        UpstreamSubmission::from_json(&bytes, caps).map_err(|e| format!("upstream JSON: {e}"))?;
+        .map_err(|e| format!("reading upstream JSON: {}", ErrorChain(&e)))?;
+    let up = UpstreamSubmission::from_json(&bytes, caps)
+        .map_err(|e| format!("upstream JSON: {}", ErrorChain(&e)))?;
     for (field, found, want) in [
         ("epoch_id", &up.epoch_id, &facts.epoch_id),
         ("zipcode", &up.zipcode, &zipcode.to_string()),

@@ -24,6 +24,7 @@
 
 use crate::ingest::Rejection;
 use resi_chain::Metagraph;
+use resi_core::error::ErrorChain;
 use resi_core::keys::{Hotkey, PublicKey, Signature};
 use resi_store::Store;
 use serde::{Deserialize, Serialize};
@@ -123,10 +124,10 @@ pub enum ReportSignatureError {
     #[error("unsigned report")]
     Unsigned,
     /// The `validator` field is not a canonical SS58 address.
-    #[error("validator field: {0}")]
+    #[error("the validator field is not a valid hotkey")]
     BadValidator(#[from] resi_core::keys::Ss58Error),
-    /// The signature is not 128 lowercase hex characters.
-    #[error("signature: {0}")]
+    /// The signature is not 128 lowercase hex characters (its message says "signature ...").
+    #[error(transparent)]
     MalformedSignature(#[from] resi_core::keys::HexKeyError),
     /// Well-formed but not this validator's signature of this report.
     #[error("the signature does not match the report and its validator hotkey")]
@@ -367,7 +368,7 @@ pub async fn agreement(
         }
         let r = match store.get(&m.key, MAX_REPORT_BYTES).await {
             Ok(b) => serde_json::from_slice::<ValidationReport>(&b).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(ErrorChain(&e).to_string()),
         };
         match r {
             Err(e) => ignored.push((m.key, format!("unreadable: {e}"))),
@@ -385,7 +386,7 @@ pub async fn agreement(
                 Ok(_) => {
                     reports.insert(who, (r.outcome_hash, r.input_hash));
                 }
-                Err(e) => ignored.push((m.key, format!("not counted: {e}"))),
+                Err(e) => ignored.push((m.key, format!("not counted: {}", ErrorChain(&e)))),
             },
         }
     }

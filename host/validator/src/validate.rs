@@ -20,6 +20,7 @@ use crate::report::{
 };
 use crate::weights::{EmitWeights, to_emit};
 use resi_chain::Chain;
+use resi_core::error::ErrorChain;
 use resi_core::keys::Hotkey;
 use resi_core::listing::Listing;
 use resi_policy::{EpochRunner, RunReport, WasmBackend};
@@ -169,8 +170,9 @@ pub async fn validate_epoch(
         }
     }
     drop(ranked);
-    let validated_data = resi_submission::write_listings(&listings)
-        .map_err(|e| ValidatorError::Other(format!("validated_data.parquet: {e}")))?;
+    let validated_data = resi_submission::write_listings(&listings).map_err(|e| {
+        ValidatorError::Other(format!("validated_data.parquet: {}", ErrorChain(&e)))
+    })?;
     db.record_outcome(
         &facts.epoch_id,
         &report.outcome_hash,

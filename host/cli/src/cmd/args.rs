@@ -28,7 +28,8 @@ impl SubtensorArg {
                     .with_context(|| format!("--subtensor.network {net}"))?,
             ),
             None => AnyChain::Local(
-                LocalChain::open(local).with_context(|| format!("{flag} {}", local.display()))?,
+                // Its errors name the file: "local chain database PATH: ...".
+                LocalChain::open(local).with_context(|| format!("opening {flag}"))?,
             ),
         })
     }

@@ -4,6 +4,7 @@
 //! tune subnet parameters, advance blocks).
 
 use super::wallet::WalletArgs;
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use resi_chain::local::{LocalChain, SubnetParams, default_db_path};
 use resi_chain::{AnyChain, Chain, Metagraph, SubtensorChain};
@@ -85,8 +86,11 @@ pub struct DbArg {
 
 impl DbArg {
     fn open(&self) -> anyhow::Result<LocalChain> {
-        let path = self.db.clone().unwrap_or_else(default_db_path);
-        Ok(LocalChain::open(path)?)
+        // Its errors name the file: "local chain database PATH: ...".
+        match &self.db {
+            Some(path) => LocalChain::open(path).context("opening --db"),
+            None => Ok(LocalChain::open(default_db_path())?),
+        }
     }
 }
 

@@ -147,10 +147,8 @@ pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
         Some(path) => ZipTable::load(path).context("--zipcodes")?,
         None => ZipTable::embedded()?,
     };
-    let counts: Arc<dyn ExpectedCounts> = Arc::new(
-        CsvMarketData::load(&args.market_data)
-            .with_context(|| format!("loading market data {}", args.market_data.display()))?,
-    );
+    let counts: Arc<dyn ExpectedCounts> =
+        Arc::new(CsvMarketData::load(&args.market_data).context("loading the --market-data file")?);
     let chain_path = args.chain_path()?;
     let chain = args.subtensor.open(&chain_path, "--chain local:")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -160,7 +158,7 @@ pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
         let rows = table.rows.len();
         let running = resi_coordinator::serve(config.clone(), Arc::new(table), counts, chain)
             .await
-            .with_context(|| format!("starting the coordinator on {}", config.listen))?;
+            .context("starting the coordinator")?;
         println!(
             "coordinator: {rows} zipcodes, {}-second epochs, target {} listings, data in {}, listening on {}; Ctrl-C to stop",
             config.epoch_length_secs,

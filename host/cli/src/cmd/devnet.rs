@@ -143,7 +143,7 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
     drop(runtime);
     if let (Ok(report), Some(path)) = (&result, &args.json) {
         std::fs::write(path, serde_json::to_string_pretty(report)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+            .with_context(|| format!("writing the --json file {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     let _ = args.keep;

@@ -3,10 +3,11 @@
 
 use anyhow::Context;
 use clap::Args;
-use resi_market::{Faults, HttpBehavior, MarketConfig, NaiveDate, RateLimit};
+use resi_market::{Faults, HttpBehavior, MarketConfig, MarketError, NaiveDate, RateLimit};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What `resi market --help` teaches after the options.
@@ -127,23 +128,33 @@ impl MarketArgs {
     }
 }
 
+/// Builds the market; an unreadable or malformed table is blamed on `--zipcodes`.
+fn market(config: MarketConfig) -> anyhow::Result<resi_market::Market> {
+    resi_market::Market::new(config).map_err(|e| {
+        let context = match e {
+            MarketError::ReadZipcodes { .. } | MarketError::BadZipcodeRow { .. } => {
+                "loading the market's --zipcodes table"
+            }
+            _ => "loading the market",
+        };
+        anyhow::Error::new(e).context(context)
+    })
+}
+
 /// Writes the market's count of every zipcode as the coordinator's market-data CSV.
 fn write_counts(config: MarketConfig, path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    use std::io::Write as _;
-    let market = resi_market::Market::new(config).context("loading the market")?;
-    let file =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    writeln!(out, "zipcode,expected_listings")?;
+    use std::fmt::Write as _;
+    let market = market(config)?;
+    let mut out = String::from("zipcode,expected_listings\n");
     let (mut zipcodes, mut homes) = (0u64, 0u64);
     for z in market.zipcodes().iter() {
         let n = market.count(&z.zipcode);
-        writeln!(out, "{},{n}", z.zipcode)?;
+        let _ = writeln!(out, "{},{n}", z.zipcode);
         zipcodes += 1;
         homes += u64::from(n);
     }
-    out.flush()
-        .with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(path, out)
+        .with_context(|| format!("writing the --counts-csv file {}", path.display()))?;
     println!(
         "wrote {}: {zipcodes} zipcodes, {homes} homes",
         path.display()
@@ -162,9 +173,8 @@ pub fn run(args: MarketArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         let (seed, zipcodes) = (config.seed, config.zipcodes_path.clone());
-        let server = resi_market::serve(config, args.listen)
-            .await
-            .with_context(|| format!("starting the market on {}", args.listen))?;
+        // Its errors name the address: "market server on 127.0.0.1:8787: Address in use".
+        let server = resi_market::serve_market(Arc::new(market(config)?), args.listen).await?;
         println!(
             "market: seed {seed}, {} zipcodes from {}, listening on {}; Ctrl-C to stop",
             server.market().zipcodes().len(),

@@ -88,8 +88,7 @@ fn run_miner(args: RunArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!(error = %e, "no coldkeypub.txt; signing folder access with the hotkey address as coldkey");
             hotkey.ss58()
         });
-    let loaded = ScraperManifest::load(&args.scraper)
-        .with_context(|| format!("loading {}", args.scraper.display()))?;
+    let loaded = ScraperManifest::load(&args.scraper).context("loading the --scraper manifest")?;
     let data_dir = resi_core::wallet::expand_tilde(&args.data_dir)?;
     let client = ApiClient::new(ClientConfig::new(&args.coordinator), Some(hotkey.clone()))?;
     let mut cfg = MinerConfig::new(data_dir, coldkey);

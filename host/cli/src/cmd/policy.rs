@@ -75,8 +75,8 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 fn test(wasm: &Path, vectors: &Path) -> anyhow::Result<ExitCode> {
     let bytes = read(wasm)?;
-    let report = run_vectors(&bytes, vectors)
-        .with_context(|| format!("running the vectors of {}", vectors.display()))?;
+    // Its errors name the file: "reading VECTORS: No such file or directory".
+    let report = run_vectors(&bytes, vectors).context("running the vectors")?;
     println!("policy sha256 {}", report.policy_sha256);
     for r in &report.results {
         println!(
@@ -122,10 +122,11 @@ fn hash_cmd(wasm: &Path, params: Option<&Path>, json: bool) -> anyhow::Result<Ex
     let wasm_sha = hash::sha256(&bytes);
     let canonical = match params {
         Some(p) => {
-            let text = String::from_utf8(read(p)?)
-                .with_context(|| format!("{} is not UTF-8", p.display()))?;
-            hash::canonicalize_json(&text)
-                .with_context(|| format!("params file {}", p.display()))?
+            let file = || format!("the --params file {}", p.display());
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", file()))?;
+            let text =
+                String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", file()))?;
+            hash::canonicalize_json(&text).with_context(file)?
         }
         None => {
             let engine = PolicyEngine::new(PolicyEngineOptions::default())?;

@@ -61,8 +61,8 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         "--zipcode {:?} is not 5 digits",
         args.zipcode
     );
-    let loaded = ScraperManifest::load(&args.manifest)
-        .with_context(|| format!("loading {}", args.manifest.display()))?;
+    // Its errors name the file: "reading scraper.toml: No such file or directory".
+    let loaded = ScraperManifest::load(&args.manifest).context("loading the scraper")?;
     let m = &loaded.manifest;
     let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
     let scraper = loaded.instantiate(&engine)?;
