@@ -176,41 +176,17 @@ async fn generate(store: &Store, size: Size) -> Generated {
                 .map(|i| listing(&zip, i))
                 .collect();
             let parquet = write_listings(&rows).expect("parquet");
-            let manifest = UnsignedManifest {
-                epoch_id: EPOCH.into(),
-                nonce: if m % 50 == 49 {
-                    "0000000000000000".into()
-                } else {
-                    NONCE.into()
-                },
-                hotkey: hk.ss58(),
-                zipcode: zip.clone(),
-                listing_count: rows.len() as u64,
-                parquet_sha256: resi_submission::sha256_hex(&parquet),
-                parquet_size: parquet.len() as u64,
-                scraper: ScraperInfo {
-                    name: "bench".into(),
-                    version: "1".into(),
-                    wasm_sha256: "00".repeat(32),
-                },
-                mining_start_time: "2025-10-01T16:00:00Z".into(),
-                mining_end_time: "2025-10-01T17:00:00Z".into(),
-            }
-            .sign(hk)
-            .to_json_bytes();
-            let prefix = format!("data/hotkey={}/epoch={EPOCH}/zipcode={zip}/", hk.ss58());
+            let nonce = if m % 50 == 49 {
+                "0000000000000000"
+            } else {
+                NONCE
+            };
             listings += rows.len() as u64;
             parquet_bytes += parquet.len() as u64;
             records += rows.iter().map(record_bytes).sum::<usize>();
-            out.files_bytes += (parquet.len() + manifest.len()) as u64;
-            store
-                .put(&format!("{prefix}listings.parquet"), parquet)
-                .await
-                .expect("put parquet");
-            store
-                .put(&format!("{prefix}manifest.json"), manifest)
-                .await
-                .expect("put manifest");
+            let parquet_len = parquet.len();
+            let manifest_len = put_signed(store, hk, &zip, parquet, rows.len() as u64, nonce).await;
+            out.files_bytes += (parquet_len + manifest_len) as u64;
         }
         if z == 0 && hostile() {
             write_hostile(store, &zip).await;
@@ -227,10 +203,19 @@ fn hostile() -> bool {
     std::env::var("RESI_BENCH_HOSTILE").is_ok_and(|v| v == "1")
 }
 
-async fn put_signed(store: &Store, hk: &Hotkey, zip: &str, parquet: Vec<u8>, rows: u64) {
+/// Puts `listings.parquet` and its manifest signed by `hk` with `nonce`; returns the
+/// manifest's size.
+async fn put_signed(
+    store: &Store,
+    hk: &Hotkey,
+    zip: &str,
+    parquet: Vec<u8>,
+    rows: u64,
+    nonce: &str,
+) -> usize {
     let manifest = UnsignedManifest {
         epoch_id: EPOCH.into(),
-        nonce: NONCE.into(),
+        nonce: nonce.into(),
         hotkey: hk.ss58(),
         zipcode: zip.to_string(),
         listing_count: rows,
@@ -251,16 +236,18 @@ async fn put_signed(store: &Store, hk: &Hotkey, zip: &str, parquet: Vec<u8>, row
         .put(&format!("{prefix}listings.parquet"), parquet)
         .await
         .expect("put parquet");
+    let len = manifest.len();
     store
         .put(&format!("{prefix}manifest.json"), manifest)
         .await
         .expect("put manifest");
+    len
 }
 
 /// The hostile miners of `RESI_BENCH_HOSTILE=1` (see the module doc).
 async fn write_hostile(store: &Store, zip: &str) {
     let bomb = resi_submission::parquet::hostile::dictionary_bomb(&listing(zip, 0), 100_000, 4096);
-    put_signed(store, &hotkey(900_000), zip, bomb, 100_000).await;
+    put_signed(store, &hotkey(900_000), zip, bomb, 100_000, NONCE).await;
     for (n, rows) in [
         (900_001u64, 3_100u64),
         (900_002, 3_080),
@@ -282,7 +269,7 @@ async fn write_hostile(store: &Store, zip: &str) {
             })
             .collect();
         let parquet = write_listings(&fat).expect("parquet");
-        put_signed(store, &hotkey(n), zip, parquet, rows).await;
+        put_signed(store, &hotkey(n), zip, parquet, rows, NONCE).await;
     }
 }
 
