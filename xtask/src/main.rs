@@ -69,9 +69,14 @@ enum Task {
     },
 }
 
-/// The repository root (parent of this crate's manifest directory).
+/// The repository root (parent of this crate's manifest directory). `cargo run` (and so
+/// `cargo xtask`) sets `CARGO_MANIFEST_DIR` at run time; that one is preferred over the
+/// compile-time value, which names whichever clone built the binary when several clones share
+/// one target directory.
 pub fn repo_root() -> Result<PathBuf> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     manifest
         .parent()
         .map(PathBuf::from)

@@ -186,6 +186,60 @@ impl Listing {
     }
 }
 
+/// The normalized address of the uniqueness rule (`docs/listing.md`, G2): lower case, every
+/// character that is neither a letter, a digit nor whitespace removed, whitespace runs collapsed
+/// to one space, the ends trimmed. Letters and digits include non-ASCII ones.
+pub fn normalize_address(address: &str) -> String {
+    let mut out = String::with_capacity(address.len());
+    let mut pending_space = false;
+    for ch in address.chars() {
+        if ch.is_whitespace() {
+            pending_space = !out.is_empty();
+        } else if ch.is_alphanumeric() {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.extend(ch.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Keeps, in order, every listing that shares no identity with an earlier kept one: a non-empty
+/// `zpid`, a non-empty `mls_id` or a non-empty normalized address (the policy's uniqueness gate
+/// G2). Returns how many were dropped. What it keeps always passes G2.
+pub fn retain_distinct(listings: &mut Vec<Listing>) -> usize {
+    use std::collections::HashSet;
+    fn present(v: &Option<String>) -> Option<&str> {
+        v.as_deref().filter(|s| !s.is_empty())
+    }
+    let before = listings.len();
+    let mut zpids: HashSet<String> = HashSet::with_capacity(before);
+    let mut mls: HashSet<String> = HashSet::with_capacity(before);
+    let mut addresses: HashSet<String> = HashSet::with_capacity(before);
+    listings.retain(|l| {
+        let address = normalize_address(&l.address);
+        let taken = present(&l.zpid).is_some_and(|z| zpids.contains(z))
+            || present(&l.mls_id).is_some_and(|m| mls.contains(m))
+            || (!address.is_empty() && addresses.contains(&address));
+        if taken {
+            return false;
+        }
+        if let Some(z) = present(&l.zpid) {
+            zpids.insert(z.to_owned());
+        }
+        if let Some(m) = present(&l.mls_id) {
+            mls.insert(m.to_owned());
+        }
+        if !address.is_empty() {
+            addresses.insert(address);
+        }
+        true
+    });
+    before - listings.len()
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Loose {
@@ -334,6 +388,77 @@ mod tests {
             let json = format!(r#"{{"bathrooms": "{v}", "price": "{v}", "sqft": "{v}"}}"#);
             let l: Listing = serde_json::from_str(&json).unwrap();
             assert_eq!((l.bathrooms, l.price, l.sqft), (None, None, None), "{v}");
+        }
+    }
+
+    /// Property: whatever mix of shared zpids, mls ids and address spellings a scraper emits,
+    /// what `retain_distinct` keeps passes the released policy's own G2, and every listing it
+    /// drops shares an identity with one it kept (it drops no more than it must).
+    #[test]
+    fn retained_listings_always_pass_the_policys_g2() {
+        use zipcode_competitive_core as policy;
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let spellings = [
+            "12 Main St",
+            "12  main st.",
+            " 12 MAIN ST ",
+            "12 Main St #",
+            "Ünit 5 Straße",
+        ];
+        for _case in 0..2_000 {
+            let n = 1 + next(24) as usize;
+            let mut listings: Vec<Listing> = (0..n)
+                .map(|_| {
+                    let mut l = good();
+                    l.zpid = match next(4) {
+                        0 => None,
+                        1 => Some(String::new()),
+                        _ => Some(format!("{}", next(8))),
+                    };
+                    l.mls_id = match next(3) {
+                        0 => None,
+                        _ => Some(format!("M{}", next(8))),
+                    };
+                    l.address = match next(4) {
+                        0 => String::new(),
+                        1 => spellings[next(spellings.len() as u64) as usize].to_owned(),
+                        _ => format!("{} Oak Ave", next(16)),
+                    };
+                    l
+                })
+                .collect();
+            let all = listings.clone();
+            let dropped = retain_distinct(&mut listings);
+            assert_eq!(dropped + listings.len(), all.len());
+            let to_policy = |l: &Listing| policy::Listing {
+                zpid: l.zpid.clone(),
+                mls_id: l.mls_id.clone(),
+                address: l.address.clone(),
+                zipcode: l.zipcode.clone(),
+                ..Default::default()
+            };
+            let sub = |ls: &[Listing]| policy::Submission {
+                listings: ls.iter().map(to_policy).collect(),
+                ..Default::default()
+            };
+            assert!(policy::gates::g2(&sub(&listings)), "{listings:?}");
+            for l in &all {
+                if listings.contains(l) {
+                    continue;
+                }
+                let mut with = listings.clone();
+                with.push(l.clone());
+                assert!(!policy::gates::g2(&sub(&with)), "dropped {l:?} needlessly");
+            }
+            for a in spellings {
+                assert_eq!(normalize_address(a), policy::gates::normalize_address(a));
+            }
         }
     }
 }

@@ -39,8 +39,7 @@ use resi_market::{Market, MarketConfig, serve_market};
 use resi_miner::{Miner, MinerConfig};
 use resi_policy::hash;
 use resi_policy::vectors::Release;
-use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
-use resi_scraper::{ManifestHost, MemorySink, ScraperManifest};
+use resi_scraper::ScraperManifest;
 use resi_store::{S3Config, Store};
 use resi_submission::{ReadCaps, ScraperInfo};
 use resi_validator::db::Db;
@@ -317,13 +316,7 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
     let (manifest_path, scraper_sha) =
         scraper_toml(&dir, &cfg.market_scraper, &market_srv.base_url())?;
     let loaded = ScraperManifest::load(&manifest_path).context("scraper manifest")?;
-    let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
-    let scraper = loaded.instantiate(&engine)?;
-    let verifier = Arc::new(ComponentVerifier::new(
-        scraper,
-        loaded.manifest,
-        loaded.secrets,
-    ));
+    let verifier = Arc::new(ComponentVerifier::load(&loaded)?);
     let release = cfg.release.clone();
     let (params, grace_ms) = devnet_params(&release.manifest.default_params, cfg.epoch_secs)?;
     let params_sha = hex::encode(hash::params_sha256(&params));

@@ -3,7 +3,7 @@
 //!
 //! Every home is derived from `sha256(seed || zipcode || index)` alone, so the same seed gives
 //! the same universe on every machine, in any order of requests. Only active STANDARD zipcodes
-//! hold homes (a seeded count in a configurable range, capped at 1,000 like Zillow's search);
+//! hold homes (a seeded count in a configurable range, by default at most 1,000 like Zillow's search, 9,999 at most);
 //! PO BOX, UNIQUE and MILITARY zipcodes hold none. Miners scrape it with a scraper component,
 //! the coordinator reads its counts as expected listings, and validators compare submissions
 //! against [`Market`] directly.
@@ -41,6 +41,7 @@
 //!   retrying a request eventually succeeds. (The per-URL attempt counters start over after
 //!   [`server::MAX_TRACKED_URLS`] distinct URLs, bounding memory.)
 
+pub mod mimic;
 pub mod server;
 pub mod universe;
 pub mod zipcodes;
@@ -53,8 +54,14 @@ pub use chrono::NaiveDate;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Zillow's search shows at most this many results for an area, so no zipcode holds more.
+/// The default most homes of a zipcode: Zillow's own search shows at most 1,000 results for
+/// an area.
 pub const MAX_LISTINGS_PER_ZIPCODE: u32 = 1_000;
+
+/// The most homes a zipcode of the universe can hold (a zpid keeps the home's index in four
+/// digits); the mimics of the real sources use more than [`MAX_LISTINGS_PER_ZIPCODE`] to go past
+/// the sources' per-query caps.
+pub const MAX_HOMES_PER_ZIPCODE: u32 = 9_999;
 
 /// Errors of the market.
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +174,7 @@ pub struct MarketConfig {
     pub zipcodes_path: Option<PathBuf>,
     /// Fewest homes in an active STANDARD zipcode.
     pub min_listings: u32,
-    /// Most homes in an active STANDARD zipcode (at most [`MAX_LISTINGS_PER_ZIPCODE`]).
+    /// Most homes in an active STANDARD zipcode (at most [`MAX_HOMES_PER_ZIPCODE`]).
     pub max_listings: u32,
     /// The market's "today": listing and sale dates fall within the 90 days before it.
     pub now: NaiveDate,
@@ -217,9 +224,9 @@ impl MarketConfig {
                 self.min_listings, self.max_listings
             )));
         }
-        if self.max_listings > MAX_LISTINGS_PER_ZIPCODE {
+        if self.max_listings > MAX_HOMES_PER_ZIPCODE {
             return Err(MarketError::InvalidConfig(format!(
-                "max_listings {} exceeds the cap of {MAX_LISTINGS_PER_ZIPCODE}",
+                "max_listings {} exceeds the cap of {MAX_HOMES_PER_ZIPCODE}",
                 self.max_listings
             )));
         }

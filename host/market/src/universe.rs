@@ -398,8 +398,16 @@ pub(crate) fn generate(
         street.push_str(&format!(" Unit {}", d.range(1, 40)));
     }
     let address = format!("{street}, {}, {} {}", zip.city, zip.state, z);
-    let mls_id =
-        (d.range(0, 99) < 70).then(|| format!("{}{:07}", zip.state, d.range(0, 9_999_999)));
+    // MLS numbers are unique within a zipcode, as a real MLS's are: the low four digits are the
+    // home's index (below 10,000, as in its zpid), the high three are drawn.
+    let mls_id = (d.range(0, 99) < 70).then(|| {
+        let drawn = d.range(0, 9_999_999) % 1_000;
+        format!(
+            "{}{:07}",
+            zip.state,
+            drawn * 10_000 + u64::from(index % 10_000)
+        )
+    });
     let lat_e6 = zip.lat_e6 + d.range(0, 30_000) as i64 - 15_000;
     let lon_e6 = zip.lon_e6 + d.range(0, 30_000) as i64 - 15_000;
     let zpid = zpid_of(seed, z, index).to_string();
@@ -457,5 +465,26 @@ mod tests {
             metro_boost(46_000_000, -100_000_000),
             metro_boost(46_000_000, -100_000_000)
         );
+    }
+
+    /// A zipcode's homes never share an MLS number or an address: the policy's uniqueness
+    /// gate (G2) fails a whole submission on one shared identity.
+    #[test]
+    fn homes_of_a_zipcode_have_distinct_identities() {
+        let table = crate::zipcodes::ZipTable::embedded().expect("embedded table");
+        let now = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        for z in ["10530", "48157", "19103"] {
+            let zip = table.get(z).expect("known zipcode");
+            let mut mls = std::collections::HashSet::new();
+            let mut addresses = std::collections::HashSet::new();
+            for index in 0..3_000 {
+                let home = generate(11, zip, index, now, "http://127.0.0.1:1");
+                if let Some(m) = home.mls_id {
+                    assert!(mls.insert(m.clone()), "{z}: mls {m} repeats at {index}");
+                }
+                let a = home.address.to_lowercase();
+                assert!(addresses.insert(a.clone()), "{z}: {a} repeats at {index}");
+            }
+        }
     }
 }

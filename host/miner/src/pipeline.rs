@@ -487,7 +487,7 @@ impl Miner {
             b2.inc(o.inserted);
             b2.set_message(format!("{zip2}: {} listings", b2.position()));
         });
-        let gate = HttpGate::new(&m.name, &m.network, self.loaded.secrets.clone())?;
+        let gate = HttpGate::for_scraper(&self.loaded)?;
         let host = ManifestHost::new(&m.name, gate, sink, m.limits.max_listings);
         let own = Utc::now()
             + chrono::Duration::seconds(
@@ -526,7 +526,11 @@ impl Miner {
             detail,
         };
         let (listings, row) = with_db(db, |d| {
-            let l = d.valid_listings(epoch_id, zip)?;
+            let mut l = d.valid_listings(epoch_id, zip)?;
+            let dropped = resi_core::listing::retain_distinct(&mut l);
+            if dropped > 0 {
+                tracing::info!(zipcode = %zip, dropped, "dropped listings sharing a zpid, mls_id or address with another (they would fail G2)");
+            }
             let row = d.zipcodes(epoch_id)?.into_iter().find(|r| r.zipcode == zip);
             Ok((l, row))
         })?;

@@ -172,6 +172,57 @@ pub enum GateError {
     Client(String),
 }
 
+/// One `--resolve HOST=ADDR` override: connections to `host` (any allowlisted port) go to
+/// `addr` instead of what DNS says, as curl's `--connect-to` does. TLS still checks the
+/// certificate for `host`, so the target must present one for that name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRoute {
+    /// Lowercase host name as the scraper's URLs spell it.
+    pub host: String,
+    /// Where its connections go.
+    pub addr: SocketAddr,
+}
+
+impl std::str::FromStr for HostRoute {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (host, addr) = s
+            .split_once('=')
+            .ok_or_else(|| format!("{s:?}: expected HOST=IP:PORT"))?;
+        let host = host.trim().to_ascii_lowercase();
+        if host.is_empty() || host.parse::<IpAddr>().is_ok() || host.contains([':', '/']) {
+            return Err(format!(
+                "{s:?}: HOST must be a host name, e.g. www.redfin.com"
+            ));
+        }
+        let addr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: {addr:?} is not IP:PORT"))?;
+        Ok(HostRoute { host, addr })
+    }
+}
+
+/// Where the operator routes a scraper's connections, outside its manifest: DNS overrides and
+/// extra trusted roots (a test CA). The component and its allowlist stay exactly as shipped;
+/// only the operator's own flags (`--resolve`, `--ca-cert`) fill this. An overridden host's
+/// address is trusted as given (it may be loopback: a local mimic of the real source).
+#[derive(Debug, Clone, Default)]
+pub struct Routing {
+    /// DNS overrides.
+    pub resolve: Vec<HostRoute>,
+    /// PEM certificates trusted as roots in addition to the system's.
+    pub roots_pem: Vec<Vec<u8>>,
+}
+
+impl Routing {
+    /// Whether nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        self.resolve.is_empty() && self.roots_pem.is_empty()
+    }
+}
+
 /// The manifest-enforcing HTTP gate. Cheap to clone (shared state).
 #[derive(Clone)]
 pub struct HttpGate {
@@ -194,6 +245,23 @@ impl HttpGate {
         rules: &NetworkSection,
         secrets: BTreeMap<String, String>,
     ) -> Result<Self, GateError> {
+        Self::routed(name, rules, secrets, &Routing::default())
+    }
+
+    /// The gate of a loaded scraper: its manifest's rules, its secrets and the operator's
+    /// routing. The one way the miner, the validator and `resi scraper test` build it.
+    pub fn for_scraper(loaded: &crate::manifest::LoadedScraper) -> Result<Self, GateError> {
+        let m = &loaded.manifest;
+        Self::routed(&m.name, &m.network, loaded.secrets.clone(), &loaded.routing)
+    }
+
+    /// [`HttpGate::new`] with the operator's [`Routing`].
+    pub fn routed(
+        name: &str,
+        rules: &NetworkSection,
+        secrets: BTreeMap<String, String>,
+        routing: &Routing,
+    ) -> Result<Self, GateError> {
         let allow = rules
             .allow
             .iter()
@@ -206,6 +274,16 @@ impl HttpGate {
             .dns_resolver(Arc::new(PublicOnlyResolver))
             .user_agent(concat!("resi-scraper/", env!("CARGO_PKG_VERSION")))
             .no_proxy();
+        for r in &routing.resolve {
+            builder = builder.resolve(&r.host, r.addr);
+        }
+        for pem in &routing.roots_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| GateError::Client(format!("a --ca-cert is not PEM: {e}")))?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
         if let Some(proxy) = &rules.proxy {
             let proxy =
                 reqwest::Proxy::all(proxy).map_err(|_| GateError::BadProxy(proxy.clone()))?;
@@ -383,10 +461,13 @@ impl HttpGate {
             }
             source = err.source();
         }
+        // reqwest's own text is "error sending request for url (...)"; the cause (refused,
+        // certificate unknown, ...) is in its sources.
+        let chain = resi_core::error::ErrorChain(&e).to_string();
         if e.is_timeout() {
-            FetchError::Timeout(format!("{entry}: {e}"))
+            FetchError::Timeout(format!("{entry}: {chain}"))
         } else {
-            FetchError::Transport(format!("{entry}: {e}"))
+            FetchError::Transport(format!("{entry}: {chain}"))
         }
     }
 }

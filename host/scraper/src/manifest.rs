@@ -225,9 +225,17 @@ pub struct LoadedScraper {
     pub pin: Sha256Pin,
     /// Secret values by name (never logged).
     pub secrets: BTreeMap<String, String>,
+    /// The operator's routing of its connections (empty unless `--resolve`/`--ca-cert`).
+    pub routing: crate::gate::Routing,
 }
 
 impl LoadedScraper {
+    /// The same scraper with the operator's `routing`.
+    pub fn with_routing(mut self, routing: crate::gate::Routing) -> Self {
+        self.routing = routing;
+        self
+    }
+
     /// The one way to make a scraper of this manifest: the component compiled on `engine`
     /// under its sha256 pin, with the manifest's sandbox limits (memory, time) applied.
     pub fn instantiate<H: resi_sandbox::scraper::ScraperHost>(
@@ -331,6 +339,7 @@ impl ScraperManifest {
             wasm,
             pin,
             secrets,
+            routing: Default::default(),
         })
     }
 

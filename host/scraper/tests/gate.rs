@@ -270,3 +270,56 @@ async fn hostile_scraper_cannot_reach_past_the_gate() {
         assert_eq!(run.host.requests, 1);
     }
 }
+
+/// The operator's routing sends the real origin's connections to a loopback mimic over TLS
+/// checked against the mimic's test CA; without the CA the handshake fails, and a host the
+/// routing does not name still gets no loopback answer.
+#[tokio::test]
+async fn routing_reaches_a_tls_mimic_only_with_its_ca() {
+    use resi_market::mimic::{self, MimicData, MimicOptions, MimicState, Source, tls::TestCa};
+    use resi_scraper::gate::{HostRoute, Routing};
+    let market = Arc::new(resi_market::Market::new(resi_market::MarketConfig::default()).unwrap());
+    let ca = TestCa::generate().unwrap();
+    let state = MimicState::new(MimicData::Synthetic(market), MimicOptions::default());
+    let server = mimic::serve(
+        Source::Redfin,
+        state,
+        "127.0.0.1:0".parse().unwrap(),
+        Some(&ca),
+    )
+    .await
+    .unwrap();
+    let allow = rules(vec!["https://www.redfin.com:443".into()]);
+    let route: HostRoute = format!("www.redfin.com={}", server.addr()).parse().unwrap();
+    let url = format!("https://www.redfin.com{}", mimic::HEALTH_PATH);
+
+    let routed = Routing {
+        resolve: vec![route.clone()],
+        roots_pem: vec![ca.ca_pem().as_bytes().to_vec()],
+    };
+    let gate = HttpGate::routed("t", &allow, BTreeMap::new(), &routed).unwrap();
+    let response = gate
+        .fetch(get_req(url.clone()))
+        .await
+        .expect("routed fetch");
+    assert_eq!(response.status, 200);
+    let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(body["source"], "redfin");
+
+    let no_ca = Routing {
+        resolve: vec![route],
+        roots_pem: Vec::new(),
+    };
+    let gate = HttpGate::routed("t", &allow, BTreeMap::new(), &no_ca).unwrap();
+    match gate.fetch(get_req(url)).await {
+        Err(FetchError::Transport(e)) => {
+            assert!(e.contains("certificate") || e.contains("connect"), "{e}")
+        }
+        other => panic!("an unknown CA must fail the handshake, got {other:?}"),
+    }
+
+    assert!("10.0.0.1=127.0.0.1:1".parse::<HostRoute>().is_err());
+    assert!("www.redfin.com".parse::<HostRoute>().is_err());
+    assert!("www.redfin.com=localhost".parse::<HostRoute>().is_err());
+    server.shutdown().await;
+}

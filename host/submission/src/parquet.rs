@@ -463,8 +463,9 @@ fn set_string(l: &mut Listing, column: usize, s: Option<String>) {
 }
 
 /// Unique key of a listing, used to deduplicate and order rows: `zpid:{zpid}` when a zpid is
-/// present, else `mls:{mls_id}`, else `addr:{zipcode}:{normalized address}` (lowercase ASCII
-/// alphanumerics, single spaces).
+/// present, else `mls:{mls_id}`, else `addr:{zipcode}:{normalized address}`
+/// ([`resi_core::listing::normalize_address`]). Listings with distinct keys may still share an
+/// identity; [`resi_core::listing::retain_distinct`] removes those before a submission is built.
 pub fn listing_key(l: &Listing) -> String {
     let nonempty = |v: &Option<String>| {
         v.as_deref()
@@ -478,17 +479,7 @@ pub fn listing_key(l: &Listing) -> String {
     if let Some(m) = nonempty(&l.mls_id) {
         return format!("mls:{m}");
     }
-    let mut norm = String::with_capacity(l.address.len());
-    for word in l
-        .address
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        if !norm.is_empty() {
-            norm.push(' ');
-        }
-        norm.push_str(&word.to_ascii_lowercase());
-    }
+    let norm = resi_core::listing::normalize_address(&l.address);
     format!("addr:{}:{norm}", l.zipcode.trim())
 }
 

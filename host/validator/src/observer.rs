@@ -12,7 +12,8 @@ use futures::future::BoxFuture;
 use resi_policy::input::{ListingJson, listing_from_wit, listing_to_wit};
 use resi_policy::{ObserveError, Observer};
 use resi_sandbox::policy::wit;
-use resi_sandbox::scraper::{Scraper, wit as swit};
+use resi_sandbox::scraper::{Scraper, ScraperEngine, ScraperEngineOptions, wit as swit};
+use resi_scraper::manifest::LoadedScraper;
 use resi_scraper::{HttpGate, ManifestHost, MemorySink, ScraperManifest};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,21 +43,37 @@ pub trait Verifier: Send + Sync + 'static {
 pub struct ComponentVerifier {
     scraper: Scraper<ManifestHost<MemorySink>>,
     manifest: Arc<ScraperManifest>,
-    secrets: Arc<std::collections::BTreeMap<String, String>>,
+    /// One gate for every lookup, so the manifest's rate limits hold across lookups.
+    gate: HttpGate,
+}
+
+/// Why a verifier could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifierError {
+    /// The component did not compile or load under its pin.
+    #[error("loading the verifier component")]
+    Component(#[source] resi_sandbox::SandboxError),
+    /// The manifest's network rules or the routing are unusable.
+    #[error("building the verifier's HTTP gate")]
+    Gate(#[source] resi_scraper::gate::GateError),
 }
 
 impl ComponentVerifier {
-    /// A verifier from a loaded component and its manifest.
-    pub fn new(
-        scraper: Scraper<ManifestHost<MemorySink>>,
-        manifest: ScraperManifest,
-        secrets: std::collections::BTreeMap<String, String>,
-    ) -> Self {
-        ComponentVerifier {
+    /// The verifier of a loaded scraper: its component compiled under its pin, with one gate
+    /// (allowlist, rate limits, secrets, the operator's routing) shared by every lookup.
+    pub fn load(loaded: &LoadedScraper) -> Result<Self, VerifierError> {
+        let engine =
+            ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())
+                .map_err(VerifierError::Component)?;
+        let scraper = loaded
+            .instantiate(&engine)
+            .map_err(VerifierError::Component)?;
+        let gate = HttpGate::for_scraper(loaded).map_err(VerifierError::Gate)?;
+        Ok(ComponentVerifier {
             scraper,
-            manifest: Arc::new(manifest),
-            secrets: Arc::new(secrets),
-        }
+            manifest: Arc::new(loaded.manifest.clone()),
+            gate,
+        })
     }
 }
 
@@ -84,10 +101,12 @@ impl Verifier for ComponentVerifier {
         let this = self.clone();
         Box::pin(async move {
             let m = &this.manifest;
-            let gate = HttpGate::new(&m.name, &m.network, (*this.secrets).clone())
-                .map_err(|e| format!("verifier gate: {e}"))?;
-            let host =
-                ManifestHost::new(&m.name, gate, MemorySink::default(), m.limits.max_listings);
+            let host = ManifestHost::new(
+                &m.name,
+                this.gate.clone(),
+                MemorySink::default(),
+                m.limits.max_listings,
+            );
             let target = swit::ListingRef {
                 zpid: t.zpid,
                 mls_id: t.mls_id,

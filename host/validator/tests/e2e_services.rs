@@ -16,8 +16,7 @@ use resi_core::keys::Hotkey;
 use resi_core::listing::Listing;
 use resi_market::{Market, MarketConfig, serve_market};
 use resi_miner::{Miner, MinerConfig};
-use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
-use resi_scraper::{ManifestHost, MemorySink, ScraperManifest};
+use resi_scraper::ScraperManifest;
 use resi_store::Store;
 use resi_submission::{ScraperInfo, UnsignedManifest, write_listings};
 use resi_validator::db::Db;
@@ -327,15 +326,8 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
         .timestamp();
     offset.store(deadline + 5 - resi_core::auth::now_unix(), Ordering::SeqCst);
 
-    let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())
-        .expect("engine");
     let loaded = ScraperManifest::load(&manifest_path).expect("load scraper");
-    let scraper = loaded.instantiate(&engine).expect("load wasm");
-    let verifier = Arc::new(ComponentVerifier::new(
-        scraper,
-        loaded.manifest,
-        loaded.secrets,
-    ));
+    let verifier = Arc::new(ComponentVerifier::load(&loaded).expect("verifier"));
     let pin = PolicyPin::from_release(&repo().join("policies/zipcode-competitive/1.0.0"))
         .expect("policy pin");
     let http = reqwest::Client::new();

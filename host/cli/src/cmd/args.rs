@@ -34,3 +34,35 @@ impl SubtensorArg {
         })
     }
 }
+
+/// `--resolve` and `--ca-cert`: where a scraper's connections go, outside its manifest (a local
+/// mimic of the real source, a test CA). The component and its allowlist stay as shipped.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RoutingArgs {
+    /// Send a host's connections to IP:PORT instead of what DNS says, like curl's --resolve
+    /// (repeatable), e.g. --resolve www.redfin.com=127.0.0.1:8443. TLS still checks the
+    /// certificate for HOST.
+    #[arg(long = "resolve", value_name = "HOST=IP:PORT")]
+    pub resolve: Vec<resi_scraper::gate::HostRoute>,
+    /// Also trust the roots in this PEM file (repeatable), e.g. the CA printed by
+    /// `resi market --mimic`.
+    #[arg(long = "ca-cert", value_name = "PEM")]
+    pub ca_cert: Vec<std::path::PathBuf>,
+}
+
+impl RoutingArgs {
+    /// The routing these flags ask for (reads every `--ca-cert`).
+    pub fn routing(&self) -> anyhow::Result<resi_scraper::gate::Routing> {
+        let mut roots_pem = Vec::new();
+        for path in &self.ca_cert {
+            roots_pem.push(
+                std::fs::read(path)
+                    .with_context(|| format!("--ca-cert {}: cannot read it", path.display()))?,
+            );
+        }
+        Ok(resi_scraper::gate::Routing {
+            resolve: self.resolve.clone(),
+            roots_pem,
+        })
+    }
+}

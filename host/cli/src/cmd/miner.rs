@@ -68,6 +68,9 @@ pub struct RunArgs {
     /// Scrape attempts per zipcode before giving it up.
     #[arg(long, default_value_t = 3)]
     max_attempts: u32,
+    /// Where the scraper's connections go (a local mimic of the source, a test CA).
+    #[command(flatten)]
+    routing: super::args::RoutingArgs,
 }
 
 /// Runs a miner subcommand.
@@ -88,7 +91,9 @@ fn run_miner(args: RunArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!(error = %e, "no coldkeypub.txt; signing folder access with the hotkey address as coldkey");
             hotkey.ss58()
         });
-    let loaded = ScraperManifest::load(&args.scraper).context("loading the --scraper manifest")?;
+    let loaded = ScraperManifest::load(&args.scraper)
+        .context("loading the --scraper manifest")?
+        .with_routing(args.routing.routing()?);
     let data_dir = resi_core::wallet::expand_tilde(&args.data_dir)?;
     let client = ApiClient::new(ClientConfig::new(&args.coordinator), Some(hotkey.clone()))?;
     let mut cfg = MinerConfig::new(data_dir, coldkey);

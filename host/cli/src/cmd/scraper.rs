@@ -1,6 +1,7 @@
 //! `resi scraper test`: run a scraper component locally under its manifest and show what it
 //! found, whether each listing is valid, and what it cost (fuel, memory, time, requests).
 
+use crate::cmd::args::RoutingArgs;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use resi_core::listing::Listing;
@@ -46,6 +47,8 @@ pub struct TestArgs {
     /// Table rows to print (all listings are validated regardless).
     #[arg(long, default_value_t = 20)]
     rows: usize,
+    #[command(flatten)]
+    routing: RoutingArgs,
 }
 
 /// Runs a scraper subcommand.
@@ -62,11 +65,13 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         args.zipcode
     );
     // Its errors name the file: "reading scraper.toml: No such file or directory".
-    let loaded = ScraperManifest::load(&args.manifest).context("loading the scraper")?;
+    let loaded = ScraperManifest::load(&args.manifest)
+        .context("loading the scraper")?
+        .with_routing(args.routing.routing()?);
     let m = &loaded.manifest;
     let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
     let scraper = loaded.instantiate(&engine)?;
-    let gate = HttpGate::new(&m.name, &m.network, loaded.secrets.clone())?;
+    let gate = HttpGate::for_scraper(&loaded)?;
     let host = ManifestHost::new(&m.name, gate, MemorySink::default(), m.limits.max_listings);
     let task = Task {
         epoch_id: "local-test".into(),

@@ -10,8 +10,7 @@
 use super::wallet::WalletArgs;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
-use resi_scraper::{ManifestHost, MemorySink, ScraperManifest};
+use resi_scraper::ScraperManifest;
 use resi_store::Store;
 use resi_validator::db::Db;
 use resi_validator::{
@@ -64,6 +63,9 @@ pub struct CommonArgs {
     /// Verifier scraper manifest (scraper.toml).
     #[arg(long)]
     pub verifier: PathBuf,
+    /// Where the verifier's connections go (a local mimic, a test CA).
+    #[command(flatten)]
+    pub routing: super::args::RoutingArgs,
     /// Validator database.
     #[arg(long, default_value = "./validator.sqlite")]
     pub db: PathBuf,
@@ -217,15 +219,14 @@ async fn setup(c: &CommonArgs) -> anyhow::Result<Setup> {
     })
 }
 
-fn verifier(path: &std::path::Path) -> anyhow::Result<Arc<ComponentVerifier>> {
+fn verifier(
+    path: &std::path::Path,
+    routing: &super::args::RoutingArgs,
+) -> anyhow::Result<Arc<ComponentVerifier>> {
     let loaded = ScraperManifest::load(path).context("loading the --verifier manifest")?;
-    let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
-    let scraper = loaded.instantiate(&engine)?;
-    Ok(Arc::new(ComponentVerifier::new(
-        scraper,
-        loaded.manifest,
-        loaded.secrets,
-    )))
+    Ok(Arc::new(ComponentVerifier::load(
+        &loaded.with_routing(routing.routing()?),
+    )?))
 }
 
 /// Where weights go after scoring.
@@ -295,6 +296,7 @@ fn clone_args(c: &CommonArgs) -> CommonArgs {
         s3: c.s3.clone(),
         policy: c.policy.clone(),
         verifier: c.verifier.clone(),
+        routing: c.routing.clone(),
         db: c.db.clone(),
         wallet: c.wallet.clone(),
     }
@@ -306,7 +308,7 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<Exi
         cfg: s.cfg.clone(),
         store: s.store.clone(),
         db: s.db.clone(),
-        verifier: verifier(&c.verifier)?,
+        verifier: verifier(&c.verifier, &c.routing)?,
     };
     let result = validator.validate(&s.facts).await?;
     let r = &result.report;
