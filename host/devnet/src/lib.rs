@@ -40,6 +40,8 @@ use resi_miner::{Miner, MinerConfig};
 use resi_policy::hash;
 use resi_policy::vectors::Release;
 use resi_scraper::ScraperManifest;
+use resi_scraper::gate::{HostRoute, Routing};
+use resi_scraper::manifest::LoadedScraper;
 use resi_store::{S3Config, Store};
 use resi_submission::{ReadCaps, ScraperInfo};
 use resi_validator::db::Db;
@@ -85,6 +87,20 @@ pub struct DevnetConfig {
     pub data_dir: PathBuf,
     /// S3 instead of a local-directory store.
     pub s3: Option<S3Config>,
+    /// Mine a real source's mimic with its real scraper component instead of the market API.
+    pub source: Option<SourceScraper>,
+}
+
+/// A real source's released scraper component, mined against its mimic.
+#[derive(Debug, Clone)]
+pub struct SourceScraper {
+    /// Which source.
+    pub source: resi_market::mimic::Source,
+    /// The released component.
+    pub wasm: Vec<u8>,
+    /// Its released `scraper.toml` (real allowlist, secrets); its `wasm` line is rewritten to
+    /// the copy in the data directory.
+    pub manifest: String,
 }
 
 /// The release's default params with `grace_ms` scaled to `epoch_secs`: (canonical params,
@@ -162,6 +178,72 @@ fn scraper_toml(dir: &Path, bytes: &[u8], base_url: &str) -> anyhow::Result<(Pat
     Ok((path, sha))
 }
 
+/// Recent sales are sales of the last this many days (the mimic's and the counts' window).
+const SOLD_WITHIN_DAYS: u32 = 90;
+
+/// The API key the devnet's mimic requires and its miners and validators hold.
+const MIMIC_KEY: &str = "resi-devnet-mimic-key";
+
+/// Serves `src`'s mimic over TLS with a fresh test CA and loads its released scraper routed to
+/// it (`--resolve` and `--ca-cert` as an operator would give them), with the mimic's key as
+/// every declared secret and a rate limit raised to fit devnet epochs.
+async fn source_scraper(
+    dir: &Path,
+    src: &SourceScraper,
+    market: Arc<Market>,
+) -> anyhow::Result<(LoadedScraper, String, resi_market::mimic::MimicServer)> {
+    use resi_market::mimic::{self, MimicData, MimicOptions, MimicState, tls::TestCa};
+    let ca = TestCa::generate()?;
+    std::fs::write(dir.join("mimic-ca.pem"), ca.ca_pem())?;
+    let state = MimicState::new(
+        MimicData::Synthetic(market),
+        MimicOptions {
+            api_key: MIMIC_KEY.into(),
+            sold_within_days: SOLD_WITHIN_DAYS,
+            ..MimicOptions::default()
+        },
+    );
+    let server = mimic::serve(src.source, state, "127.0.0.1:0".parse()?, Some(&ca))
+        .await
+        .with_context(|| format!("serving the {} mimic", src.source))?;
+    let sha = hex::encode(hash::sha256(&src.wasm));
+    let file = format!("{}-scraper.wasm", src.source);
+    std::fs::write(dir.join(&file), &src.wasm)?;
+    let manifest: String = src
+        .manifest
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("wasm =") || l.trim_start().starts_with("wasm=") {
+                format!("wasm = \"{file}\"\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let path = dir.join("scraper.toml");
+    std::fs::write(&path, manifest)?;
+    let mut loaded = ScraperManifest::load_with_secrets(&path, |_| Some(MIMIC_KEY.into()))
+        .with_context(|| format!("the released {} scraper", src.source))?
+        .with_routing(Routing {
+            resolve: vec![HostRoute {
+                host: src.source.host().into(),
+                addr: server.addr(),
+            }],
+            roots_pem: vec![ca.ca_pem().as_bytes().to_vec()],
+        });
+    // The released rate limit is a real plan's; devnet epochs last seconds.
+    loaded.manifest.network.requests_per_second = 200.0;
+    loaded.manifest.network.burst = 200;
+    println!(
+        "mimic of {} on https://{} (routed from {}; CA {})",
+        src.source,
+        server.addr(),
+        src.source.host(),
+        dir.join("mimic-ca.pem").display()
+    );
+    Ok((loaded, sha, server))
+}
+
 fn client(url: &str, key: &Hotkey) -> anyhow::Result<ApiClient> {
     Ok(ApiClient::new(
         ClientConfig::new(url.to_string()),
@@ -214,7 +296,7 @@ struct World {
     market: Arc<Market>,
     store: Store,
     url: String,
-    manifest_path: PathBuf,
+    scraper: LoadedScraper,
     scraper_sha: String,
     verifier: Arc<ComponentVerifier>,
     pin: PolicyPin,
@@ -301,7 +383,13 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
         None => ZipTable::embedded()?,
     });
     let m = market.clone();
-    let counts = FnCounts::new(move |z| Some(m.count(z)));
+    let counts = match &cfg.source {
+        // What the source's mimic serves as recent sales is what the owner would count there.
+        Some(_) => FnCounts::new(move |z| {
+            Some(resi_market::mimic::recent_sales(&m, z, SOLD_WITHIN_DAYS).len() as u32)
+        }),
+        None => FnCounts::new(move |z| Some(m.count(z))),
+    };
     let coord = resi_coordinator::serve(
         ccfg,
         table,
@@ -313,9 +401,17 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
     let url = coord.url();
 
     // The scraper (miners' and validators' verifier) and the pinned policy.
-    let (manifest_path, scraper_sha) =
-        scraper_toml(&dir, &cfg.market_scraper, &market_srv.base_url())?;
-    let loaded = ScraperManifest::load(&manifest_path).context("scraper manifest")?;
+    let (loaded, scraper_sha, mimic) = match &cfg.source {
+        None => {
+            let (path, sha) = scraper_toml(&dir, &cfg.market_scraper, &market_srv.base_url())?;
+            let loaded = ScraperManifest::load(&path).context("scraper manifest")?;
+            (loaded, sha, None)
+        }
+        Some(src) => {
+            let (loaded, sha, server) = source_scraper(&dir, src, market.clone()).await?;
+            (loaded, sha, Some(server))
+        }
+    };
     let verifier = Arc::new(ComponentVerifier::load(&loaded)?);
     let release = cfg.release.clone();
     let (params, grace_ms) = devnet_params(&release.manifest.default_params, cfg.epoch_secs)?;
@@ -360,7 +456,7 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
         chain,
         market,
         url: url.clone(),
-        manifest_path,
+        scraper: loaded,
         scraper_sha,
         verifier,
         pin,
@@ -387,6 +483,9 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
     let result = epochs(&world, &mut report).await;
     coord.shutdown().await;
     market_srv.shutdown().await?;
+    if let Some(m) = mimic {
+        m.shutdown().await;
+    }
     result?;
     Ok(report)
 }
@@ -402,7 +501,7 @@ fn spawn_miners(w: &World, epoch: &Epoch) -> Vec<JoinHandle<Mined>> {
         let (url, coldkey, mp) = (
             w.url.clone(),
             w.cast.coldkey.clone(),
-            w.manifest_path.clone(),
+            w.scraper.clone(),
         );
         let data = w.cfg.data_dir.join(&m.name);
         match m.role {
@@ -410,7 +509,7 @@ fn spawn_miners(w: &World, epoch: &Epoch) -> Vec<JoinHandle<Mined>> {
                 tasks.push(tokio::spawn(async move {
                     sleep_until_ms(start_ms + start_after_secs * 1000).await;
                     let work = async {
-                        let loaded = ScraperManifest::load(&mp)?;
+                        let loaded = mp;
                         let mut mcfg = MinerConfig::new(data, coldkey);
                         mcfg.once = true;
                         mcfg.concurrency = 2;

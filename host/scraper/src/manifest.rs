@@ -306,8 +306,20 @@ impl ScraperManifest {
         Self::parse(&text, path)
     }
 
-    /// Reads a manifest, its component (checking the pin) and its secrets from the environment.
+    /// Reads a manifest, its component (checking the pin) and its secrets from the environment
+    /// (`RESI_SECRET_<NAME>`).
     pub fn load(path: &Path) -> Result<LoadedScraper, ManifestError> {
+        Self::load_with_secrets(path, |name| {
+            std::env::var(format!("RESI_SECRET_{name}")).ok()
+        })
+    }
+
+    /// [`ScraperManifest::load`] with the secrets' values from `secret` (by name) instead of the
+    /// environment.
+    pub fn load_with_secrets(
+        path: &Path,
+        secret: impl Fn(&str) -> Option<String>,
+    ) -> Result<LoadedScraper, ManifestError> {
         let manifest = Self::read(path)?;
         let wasm_path = manifest.dir.join(&manifest.wasm);
         let wasm = std::fs::read(&wasm_path).map_err(|source| ManifestError::Read {
@@ -330,8 +342,8 @@ impl ScraperManifest {
         })?;
         let mut secrets = BTreeMap::new();
         for name in &manifest.secrets.names {
-            let value = std::env::var(format!("RESI_SECRET_{name}"))
-                .map_err(|_| ManifestError::MissingSecret { name: name.clone() })?;
+            let value =
+                secret(name).ok_or_else(|| ManifestError::MissingSecret { name: name.clone() })?;
             secrets.insert(name.clone(), value);
         }
         Ok(LoadedScraper {

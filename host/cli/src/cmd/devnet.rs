@@ -135,6 +135,7 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         data_dir: dir.clone(),
         s3,
+        source: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -13,8 +13,8 @@ use std::time::Duration;
 /// What `resi market --help` teaches after the options.
 const AFTER_HELP: &str = "\
 Every home is derived from sha256(seed || zipcode || index): the same --seed gives the same homes
-on every machine. Active STANDARD zipcodes hold --min-listings..=--max-listings homes (at most
-1000, like Zillow's search); PO BOX, UNIQUE and MILITARY zipcodes hold none.
+on every machine. Active STANDARD zipcodes hold --min-listings..=--max-listings homes (by default
+at most 1000, like Zillow's search); PO BOX, UNIQUE and MILITARY zipcodes hold none.
 
 Endpoints (JSON):
   GET /health
@@ -26,10 +26,19 @@ Endpoints (JSON):
 To rehearse a hostile site add --latency-ms, --rate-limit (429 + Retry-After) and --fault-rate
 (500/502/503 or truncated bodies; which request fails is reproducible from --fault-seed).
 
+With --mimic zillow-rapidapi|redfin the same universe's recent sales are served in that real
+source's exact wire format instead (auth, pagination, caps, 429 and error bodies), over TLS with a
+throwaway test CA written to --ca-out, so the real scraper component runs against it unchanged:
+give the miner (or `resi scraper test`) the --resolve and --ca-cert flags it prints. With
+--replay DIR it serves a directory of real captured bodies verbatim instead (layout: see
+tests/fixtures/sources/<source>/README.md in the repository).
+
 Examples:
   resi market
   resi market --seed 7 --rate-limit 20/s --fault-rate 0.05
   resi market --max-listings 400 --counts-csv market.csv     # counts for `resi coordinator`
+  resi market --mimic zillow-rapidapi --listen 127.0.0.1:8443 --rate-limit 2/s
+  resi market --mimic redfin --replay ./captures/redfin
   curl 'http://127.0.0.1:8787/api/search?zipcode=19103&page_size=2'";
 
 /// Serve the local listing market: a deterministic synthetic universe of homes per zipcode,
@@ -50,7 +59,8 @@ pub struct MarketArgs {
     /// Fewest homes in an active STANDARD zipcode.
     #[arg(long, default_value_t = 200)]
     min_listings: u32,
-    /// Most homes in an active STANDARD zipcode (at most 1000).
+    /// Most homes in an active STANDARD zipcode (at most 9999; more than 1000 only makes sense
+    /// with --mimic, to go past a real source's per-query caps).
     #[arg(long, default_value_t = 1000)]
     max_listings: u32,
     /// The market's "today" (YYYY-MM-DD, or `today`); dates fall in the 90 days before it.
@@ -80,6 +90,34 @@ pub struct MarketArgs {
     /// (0 where the market holds no homes) to FILE: the coordinator's `--market-data`.
     #[arg(long, value_name = "FILE")]
     counts_csv: Option<PathBuf>,
+    /// Serve the universe in a real source's wire format: zillow-rapidapi or redfin.
+    #[arg(long, value_name = "SOURCE", value_parser = parse_source)]
+    mimic: Option<resi_market::mimic::Source>,
+    /// With --mimic: serve the captured bodies in DIR verbatim instead of the universe.
+    #[arg(long, value_name = "DIR", requires = "mimic")]
+    replay: Option<PathBuf>,
+    /// With --mimic: the API key requests must carry (zillow-rapidapi's X-RapidAPI-Key).
+    #[arg(long, default_value = "resi-mimic-key", requires = "mimic")]
+    api_key: String,
+    /// With --mimic: requests served before every further one gets the monthly-quota answer.
+    #[arg(long, value_name = "N", requires = "mimic")]
+    monthly_quota: Option<u64>,
+    /// With --mimic: answer 429 without a Retry-After header (both are seen from real services).
+    #[arg(long, requires = "mimic")]
+    no_retry_after: bool,
+    /// With --mimic: sales within this many days before --now are the recent sales served.
+    #[arg(long, default_value_t = 90, requires = "mimic")]
+    sold_within_days: u32,
+    /// With --mimic: serve plain HTTP instead of TLS.
+    #[arg(long, requires = "mimic")]
+    no_tls: bool,
+    /// With --mimic: where to write the test CA certificate (PEM) for --ca-cert.
+    #[arg(long, default_value = "./resi-mimic-ca.pem", requires = "mimic")]
+    ca_out: PathBuf,
+}
+
+fn parse_source(s: &str) -> Result<resi_market::mimic::Source, String> {
+    resi_market::mimic::Source::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_now(s: &str) -> Result<NaiveDate, String> {
@@ -142,13 +180,21 @@ fn market(config: MarketConfig) -> anyhow::Result<resi_market::Market> {
 }
 
 /// Writes the market's count of every zipcode as the coordinator's market-data CSV.
-fn write_counts(config: MarketConfig, path: &std::path::Path) -> anyhow::Result<ExitCode> {
+/// With `mimic_days`, the count is the recent sales a source mimic serves.
+fn write_counts(
+    config: MarketConfig,
+    path: &std::path::Path,
+    mimic_days: Option<u32>,
+) -> anyhow::Result<ExitCode> {
     use std::fmt::Write as _;
     let market = market(config)?;
     let mut out = String::from("zipcode,expected_listings\n");
     let (mut zipcodes, mut homes) = (0u64, 0u64);
     for z in market.zipcodes().iter() {
-        let n = market.count(&z.zipcode);
+        let n = match mimic_days {
+            Some(days) => resi_market::mimic::recent_sales(&market, &z.zipcode, days).len() as u32,
+            None => market.count(&z.zipcode),
+        };
         let _ = writeln!(out, "{},{n}", z.zipcode);
         zipcodes += 1;
         homes += u64::from(n);
@@ -166,7 +212,10 @@ fn write_counts(config: MarketConfig, path: &std::path::Path) -> anyhow::Result<
 pub fn run(args: MarketArgs) -> anyhow::Result<ExitCode> {
     let config = args.config();
     if let Some(path) = &args.counts_csv {
-        return write_counts(config, path);
+        return write_counts(config, path, args.mimic.map(|_| args.sold_within_days));
+    }
+    if let Some(source) = args.mimic {
+        return serve_mimic(&args, source, config);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -189,6 +238,70 @@ pub fn run(args: MarketArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("waiting for Ctrl-C")?;
         server.shutdown().await.context("stopping the market")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Serves `source`'s mimic until Ctrl-C.
+fn serve_mimic(
+    args: &MarketArgs,
+    source: resi_market::mimic::Source,
+    config: MarketConfig,
+) -> anyhow::Result<ExitCode> {
+    use resi_market::mimic::{self, MimicData, MimicOptions, MimicState, tls::TestCa};
+    let data = match &args.replay {
+        Some(dir) => {
+            anyhow::ensure!(
+                dir.is_dir(),
+                "--replay {}: not a directory of captured bodies",
+                dir.display()
+            );
+            MimicData::Replay(dir.clone())
+        }
+        None => MimicData::Synthetic(Arc::new(market(config)?)),
+    };
+    let options = MimicOptions {
+        api_key: args.api_key.clone(),
+        rate_limit: args.rate_limit,
+        retry_after: !args.no_retry_after,
+        monthly_quota: args.monthly_quota,
+        sold_within_days: args.sold_within_days,
+    };
+    let ca = if args.no_tls {
+        None
+    } else {
+        let ca = TestCa::generate()?;
+        std::fs::write(&args.ca_out, ca.ca_pem())
+            .with_context(|| format!("writing the --ca-out file {}", args.ca_out.display()))?;
+        Some(ca)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let state = MimicState::new(data, options);
+        let server = mimic::serve(source, state, args.listen, ca.as_ref()).await?;
+        let what = match &args.replay {
+            Some(dir) => format!("captured bodies in {}", dir.display()),
+            None => format!("seed {} recent sales", args.seed),
+        };
+        println!(
+            "mimic of {source} ({what}) listening on {}://{}; Ctrl-C to stop",
+            if ca.is_some() { "https" } else { "http" },
+            server.addr()
+        );
+        if ca.is_some() {
+            println!(
+                "point a scraper at it with: --resolve {}={} --ca-cert {}",
+                source.host(),
+                server.addr(),
+                args.ca_out.display()
+            );
+        }
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        server.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
 }

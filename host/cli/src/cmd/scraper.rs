@@ -28,6 +28,38 @@ pub enum ScraperCmd {
     ///   resi scraper test scraper.toml --zipcode 10001 --expected 400 --json > out.json
     #[command(verbatim_doc_comment)]
     Test(TestArgs),
+    /// Count the recently sold listings a scraper finds per zipcode and write the coordinator's
+    /// market-data CSV (`zipcode,expected_listings`, for `resi coordinator --market-data`).
+    ///
+    /// Each zipcode is scraped exactly as a miner would (same component, allowlist, limits,
+    /// secrets from RESI_SECRET_<NAME>); the count is the listings that are valid and distinct
+    /// (what an honest miner can deliver). Zipcodes that fail are listed and left out of the
+    /// file; the exit status is then 1. Progress goes to stderr.
+    ///
+    /// Examples:
+    ///   resi scraper count zillow.toml --zipcodes 10001,30309 --out market.csv
+    ///   resi scraper count redfin.toml --zipcodes-file candidates.txt --out market.csv
+    #[command(verbatim_doc_comment)]
+    Count(CountArgs),
+}
+
+/// Arguments of `resi scraper count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// The scraper manifest (scraper.toml).
+    manifest: PathBuf,
+    /// Zipcodes to count, comma separated.
+    #[arg(long, value_delimiter = ',', required_unless_present = "zipcodes_file")]
+    zipcodes: Vec<String>,
+    /// A file of zipcodes: one per line, or a CSV whose first column is the zipcode (a header
+    /// line and `#` comments are skipped).
+    #[arg(long, value_name = "FILE")]
+    zipcodes_file: Option<PathBuf>,
+    /// Where to write the CSV.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    #[command(flatten)]
+    routing: RoutingArgs,
 }
 
 /// Arguments of `resi scraper test`.
@@ -55,6 +87,7 @@ pub struct TestArgs {
 pub fn run(cmd: ScraperCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         ScraperCmd::Test(args) => test(args),
+        ScraperCmd::Count(args) => count(args),
     }
 }
 
@@ -187,6 +220,136 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The zipcodes named by `--zipcodes` and `--zipcodes-file`, in order, without repeats.
+fn count_zipcodes(args: &CountArgs) -> anyhow::Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |z: &str, whence: &str| -> anyhow::Result<()> {
+        let z = z.trim();
+        anyhow::ensure!(
+            resi_core::listing::is_zipcode(z),
+            "{whence}: {z:?} is not a 5-digit zipcode"
+        );
+        if !out.iter().any(|o| o == z) {
+            out.push(z.to_owned());
+        }
+        Ok(())
+    };
+    for z in &args.zipcodes {
+        push(z, "--zipcodes")?;
+    }
+    if let Some(path) = &args.zipcodes_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--zipcodes-file {}: cannot read it", path.display()))?;
+        for (i, line) in text.lines().enumerate() {
+            let first = line
+                .split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches('"');
+            if first.is_empty()
+                || first.starts_with('#')
+                || (i == 0 && !first.starts_with(|c: char| c.is_ascii_digit()))
+            {
+                continue;
+            }
+            push(
+                first,
+                &format!("--zipcodes-file {} line {}", path.display(), i + 1),
+            )?;
+        }
+    }
+    anyhow::ensure!(!out.is_empty(), "no zipcodes to count");
+    Ok(out)
+}
+
+fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
+    use std::fmt::Write as _;
+    let zipcodes = count_zipcodes(&args)?;
+    let loaded = ScraperManifest::load(&args.manifest)
+        .context("loading the scraper")?
+        .with_routing(args.routing.routing()?);
+    let m = &loaded.manifest;
+    let engine = ScraperEngine::<ManifestHost<MemorySink>>::new(ScraperEngineOptions::default())?;
+    let scraper = loaded.instantiate(&engine)?;
+    // One gate for every zipcode, so the manifest's rate limit holds across them.
+    let gate = HttpGate::for_scraper(&loaded)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut csv = String::from("zipcode,expected_listings\n");
+    let mut failed = Vec::new();
+    let mut total = 0u64;
+    for (i, zip) in zipcodes.iter().enumerate() {
+        let host = ManifestHost::new(
+            &m.name,
+            gate.clone(),
+            MemorySink::default(),
+            m.limits.max_listings,
+        );
+        let task = Task {
+            epoch_id: "count".into(),
+            zipcode: zip.clone(),
+            expected: 0,
+            deadline_ms: u64::try_from(
+                (chrono::Utc::now() + chrono::Duration::seconds(m.limits.timeout_s as i64))
+                    .timestamp_millis(),
+            )
+            .unwrap_or(u64::MAX),
+            config: m.config_pairs(),
+        };
+        let run = runtime.block_on(scraper.scrape(host, &task));
+        let mut listings: Vec<Listing> = run
+            .host
+            .sink
+            .listings
+            .into_iter()
+            .map(resi_scraper::convert::to_core)
+            .filter(|l| l.validate(zip).is_empty())
+            .collect();
+        resi_core::listing::retain_distinct(&mut listings);
+        match run.result {
+            Ok(_) => {
+                let _ = writeln!(csv, "{zip},{}", listings.len());
+                total += listings.len() as u64;
+                eprintln!(
+                    "[{}/{}] {zip}: {} listings ({} requests)",
+                    i + 1,
+                    zipcodes.len(),
+                    listings.len(),
+                    run.host.requests
+                );
+            }
+            Err(e) => {
+                eprintln!(
+                    "[{}/{}] {zip}: FAILED ({}): {e}",
+                    i + 1,
+                    zipcodes.len(),
+                    e.kind()
+                );
+                failed.push(zip.clone());
+            }
+        }
+    }
+    std::fs::write(&args.out, csv)
+        .with_context(|| format!("writing the --out file {}", args.out.display()))?;
+    println!(
+        "wrote {}: {} zipcodes, {total} listings{}",
+        args.out.display(),
+        zipcodes.len() - failed.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!("; failed and left out: {}", failed.join(", "))
+        }
+    );
+    Ok(if failed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
