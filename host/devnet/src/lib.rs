@@ -166,15 +166,28 @@ async fn ensure_bucket(c: &S3Config) -> anyhow::Result<()> {
 fn scraper_toml(dir: &Path, bytes: &[u8], base_url: &str) -> anyhow::Result<(PathBuf, String)> {
     let sha = hex::encode(hash::sha256(bytes));
     std::fs::write(dir.join("market-scraper.wasm"), bytes)?;
+    let manifest = ScraperManifest {
+        name: "market".into(),
+        version: "0.1.0".into(),
+        wasm: "market-scraper.wasm".into(),
+        sha256: sha.clone(),
+        network: resi_scraper::manifest::NetworkSection {
+            allow: vec![base_url.into()],
+            requests_per_second: 1000.0,
+            burst: 1000,
+            ..Default::default()
+        },
+        limits: resi_scraper::manifest::LimitsSection {
+            timeout_s: 120,
+            max_listings: 5000,
+            ..Default::default()
+        },
+        config: [("base_url".to_string(), base_url.to_string())].into(),
+        secrets: Default::default(),
+        dir: PathBuf::new(),
+    };
     let path = dir.join("scraper.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "name = \"market\"\nversion = \"0.1.0\"\nwasm = \"market-scraper.wasm\"\nsha256 = \"{sha}\"\n\
-             [network]\nallow = [\"{base_url}\"]\nrequests_per_second = 1000\nburst = 1000\n\
-             [limits]\ntimeout_s = 120\nmax_listings = 5000\n[config]\nbase_url = \"{base_url}\"\n"
-        ),
-    )?;
+    std::fs::write(&path, manifest.to_toml()?)?;
     Ok((path, sha))
 }
 
@@ -498,11 +511,7 @@ fn spawn_miners(w: &World, epoch: &Epoch) -> Vec<JoinHandle<Mined>> {
     let mut tasks = Vec::new();
     for (i, m) in w.cast.miners.iter().enumerate() {
         let member = m.clone();
-        let (url, coldkey, mp) = (
-            w.url.clone(),
-            w.cast.coldkey.clone(),
-            w.scraper.clone(),
-        );
+        let (url, coldkey, mp) = (w.url.clone(), w.cast.coldkey.clone(), w.scraper.clone());
         let data = w.cfg.data_dir.join(&m.name);
         match m.role {
             Role::Honest { start_after_secs } => {

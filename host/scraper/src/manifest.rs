@@ -29,7 +29,7 @@
 //! ```
 
 use resi_sandbox::Sha256Pin;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -77,7 +77,7 @@ pub enum ManifestError {
 }
 
 /// `[network]`: what the scraper may reach and how fast.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSection {
     /// Allowlist entries `scheme://host:port` (port optional: 80/443 by scheme).
@@ -102,7 +102,7 @@ pub struct NetworkSection {
     #[serde(default = "defaults::max_response_bytes")]
     pub max_response_bytes: u64,
     /// Optional HTTP(S) proxy for every request.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
 }
 
@@ -122,7 +122,7 @@ impl Default for NetworkSection {
 }
 
 /// `[limits]`: sandbox limits of a scrape.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSection {
     /// Memory limit in MiB.
@@ -147,7 +147,7 @@ impl Default for LimitsSection {
 }
 
 /// `[secrets]`: names of secrets injected into request headers.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsSection {
     /// Secret names; values come from `RESI_SECRET_<NAME>`.
@@ -186,7 +186,7 @@ mod defaults {
 }
 
 /// A parsed `scraper.toml`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ScraperManifest {
     /// Scraper name.
@@ -355,6 +355,12 @@ impl ScraperManifest {
         })
     }
 
+    /// The manifest as `scraper.toml` text, which [`ScraperManifest::parse`] reads back to an
+    /// equal manifest (`dir` is where the file is, not part of it).
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+
     /// Config values as the key/value list the scraper receives.
     pub fn config_pairs(&self) -> Vec<(String, String)> {
         self.config
@@ -420,5 +426,20 @@ base_url = "http://127.0.0.1:8787"
             .unwrap_err()
             .to_string();
         assert!(e.contains("ftp"), "{e}");
+    }
+
+    #[test]
+    fn to_toml_parses_back_to_the_same_manifest() {
+        let path = Path::new("/x/scraper.toml");
+        let mut every_field = ScraperManifest::parse(GOOD, path).unwrap();
+        every_field.network.requests_per_second = 2.5;
+        every_field.network.proxy = Some("http://proxy.internal:3128".into());
+        every_field.limits.timeout_s = 120;
+        every_field.config.insert("page_size".into(), "8".into());
+        every_field.secrets.names = vec!["API_KEY".into()];
+        for m in [ScraperManifest::parse(GOOD, path).unwrap(), every_field] {
+            let text = m.to_toml().unwrap();
+            assert_eq!(ScraperManifest::parse(&text, path).unwrap(), m, "{text}");
+        }
     }
 }
