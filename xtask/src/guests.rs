@@ -51,6 +51,10 @@ pub const GUESTS: &[Guest] = &[
         kind: Kind::Scraper,
     },
     Guest {
+        package: "zillow-rapidapi-scraper",
+        kind: Kind::Scraper,
+    },
+    Guest {
         package: "redfin-scraper",
         kind: Kind::Scraper,
     },
