@@ -584,6 +584,11 @@ async fn every_error_class_stops_with_its_message() {
     );
     let msg = scrape_error(&base, "19103", &[("user_agent", "resi-scraper/0.1")]).await;
     assert!(blocked(&msg) && msg.contains("HTTP 403"), "{msg}");
+    let msg = scrape_error(&base, "00302", &[]).await;
+    assert!(
+        blocked(&msg) && msg.contains("HTTP 302 redirect to") && msg.contains("/login"),
+        "{msg}"
+    );
     let msg = scrape_error(&base, "00001", &[]).await;
     assert!(
         msg.contains("resultCode 1") && msg.contains(mimic::redfin::REFUSAL_MESSAGE),

@@ -63,6 +63,8 @@ pub enum Trigger {
     Unavailable,
     /// HTTP 200 with the body `{}` (no envelope, no homes).
     EmptyObject,
+    /// A 302 redirect to `/login` (how Redfin also turns clients away).
+    Login,
 }
 
 /// The trigger zipcodes (none exists: no US zipcode starts with `000`).
@@ -74,6 +76,7 @@ pub const TRIGGERS: &[(&str, Trigger)] = &[
     ("00002", Trigger::Substitute),
     ("00503", Trigger::Unavailable),
     ("00204", Trigger::EmptyObject),
+    ("00302", Trigger::Login),
 ];
 
 /// The `errorMessage` of [`Trigger::ResultCode`].
@@ -486,6 +489,16 @@ async fn gis(
             return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
         }
         Some(Trigger::EmptyObject) => return body("{}".into()),
+        Some(Trigger::Login) => {
+            return (
+                StatusCode::FOUND,
+                [(
+                    header::LOCATION,
+                    "https://www.redfin.com/login?redirect=%2Fstingray%2Fapi%2Fgis",
+                )],
+            )
+                .into_response();
+        }
         Some(Trigger::Substitute) => "19103".to_string(),
         None => zip,
     };
