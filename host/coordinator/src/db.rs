@@ -66,7 +66,7 @@ const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
-#[error("coordinator database {path}: {source}")]
+#[error("coordinator database {path}")]
 pub struct DbError {
     /// The database file.
     pub path: PathBuf,

@@ -35,7 +35,7 @@ pub enum EpochGenError {
     #[error(transparent)]
     Db(#[from] DbError),
     /// The selection cannot be made with the configured inputs.
-    #[error("epoch {epoch}: {source}")]
+    #[error("cannot select the zipcodes of epoch {epoch}")]
     Selection {
         /// The epoch.
         epoch: String,

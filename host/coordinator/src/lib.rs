@@ -247,7 +247,7 @@ pub enum CoordinatorError {
     #[error(transparent)]
     Db(#[from] db::DbError),
     /// The data directory cannot be created.
-    #[error("cannot create data directory {path}: {source}")]
+    #[error("cannot create data directory {path}")]
     DataDir {
         /// The directory.
         path: PathBuf,
@@ -256,16 +256,16 @@ pub enum CoordinatorError {
         source: std::io::Error,
     },
     /// The epoch length is invalid.
-    #[error("invalid epoch length: {0}")]
+    #[error("invalid epoch length")]
     Epoch(#[from] resi_core::epoch::EpochError),
     /// The current epoch cannot be generated (selection inputs cannot reach the target).
-    #[error("cannot generate the current epoch: {0}")]
+    #[error("cannot generate the current epoch")]
     Generate(#[from] epochs::EpochGenError),
     /// The object store cannot be opened.
-    #[error("object store: {0}")]
+    #[error("opening the object store")]
     Store(#[from] resi_store::StoreError),
     /// The listen address cannot be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -414,13 +414,13 @@ pub async fn serve<C: Chain + 'static>(
             let ep = epochs.clone();
             let res = tokio::task::spawn_blocking(move || ep.tick(now)).await;
             match res {
-                Ok(Err(e)) => tracing::error!(error = %e, "epoch scheduler"),
-                Err(e) => tracing::error!(error = %e, "epoch scheduler task"),
+                Ok(Err(e)) => tracing::error!(error = %resi_core::error::ErrorChain(&e), "epoch scheduler"),
+                Err(e) => tracing::error!(error = %resi_core::error::ErrorChain(&e), "epoch scheduler task"),
                 Ok(Ok(())) => {}
             }
             let max_window = 86_400 * 2;
             if let Err(e) = db.prune(now - resi_core::auth::MAX_AGE_SECS - 1, now, max_window) {
-                tracing::error!(error = %e, "pruning replay and rate state");
+                tracing::error!(error = %resi_core::error::ErrorChain(&e), "pruning replay and rate state");
             }
         }
     });
@@ -481,7 +481,7 @@ mod accept {
                 Ok(a) => a,
                 Err(e) => {
                     // Usually out of file descriptors: give connections time to end.
-                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tracing::warn!(error = %resi_core::error::ErrorChain(&e), "cannot accept a connection");
                     tokio::select! {
                         _ = &mut stop => break,
                         _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
@@ -525,7 +525,7 @@ mod accept {
                     tokio::select! {
                         r = conn.as_mut() => {
                             if let Err(e) = r {
-                                tracing::debug!(%peer, error = %e, "connection closed");
+                                tracing::debug!(%peer, error = %resi_core::error::ErrorChain(&e), "connection closed");
                             }
                             break;
                         }

@@ -114,8 +114,8 @@ impl ApiErr {
             retry_after: None,
         }
     }
-    fn internal(e: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %e, "internal error");
+    fn internal(e: impl std::error::Error) -> Self {
+        tracing::error!(error = %resi_core::error::ErrorChain(&e), "internal error");
         Self::new(500, "Internal server error")
     }
 }
@@ -248,7 +248,7 @@ impl AppState {
         match self.epochs.get(&ep.id.to_string()) {
             Ok(Some(r)) => Ok(r),
             Ok(None) => self.epochs.ensure(&ep, now).map_err(|e| {
-                tracing::error!(error = %e, "generating the current epoch");
+                tracing::error!(error = %resi_core::error::ErrorChain(&e), "generating the current epoch");
                 ApiErr::new(404, "No active epoch")
             }),
             Err(e) => Err(ApiErr::internal(e)),

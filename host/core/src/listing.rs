@@ -178,11 +178,14 @@ impl Listing {
         out
     }
 
-    /// Bathrooms in hundredths, rounded half to even (the integer form policies see).
+    /// Bathrooms in whole hundredths, the integer form policies see: `bathrooms × 100` rounded
+    /// half away from zero; absent when that is negative, not finite or beyond `u32`. A
+    /// consensus rule: validators feed the policy exactly this.
     pub fn bathrooms_hundredths(&self) -> Option<u32> {
-        self.bathrooms
-            .filter(|b| b.is_finite() && *b >= 0.0 && *b <= 1_000.0)
-            .map(|b| (b * 100.0).round_ties_even() as u32)
+        self.bathrooms.and_then(|b| {
+            let h = (b * 100.0).round();
+            (h.is_finite() && h >= 0.0 && h <= f64::from(u32::MAX)).then_some(h as u32)
+        })
     }
 }
 

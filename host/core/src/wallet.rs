@@ -64,7 +64,7 @@ pub enum WalletError {
         path: PathBuf,
     },
     /// A wallet file could not be read or written.
-    #[error("cannot access wallet file {path}: {source}")]
+    #[error("cannot access wallet file {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -149,7 +149,7 @@ pub enum WalletError {
         format: &'static str,
     },
     /// Key derivation failed.
-    #[error("keyfile {path}: {source}")]
+    #[error("keyfile {path}")]
     Key {
         /// The file.
         path: PathBuf,

@@ -41,7 +41,7 @@ impl ListingSink for SqliteSink {
     async fn commit(&mut self, batch: Vec<wit::Listing>) -> Result<(), String> {
         let listings: Vec<_> = batch
             .into_iter()
-            .map(resi_scraper::convert::to_core)
+            .map(resi_core::listing::Listing::from)
             .collect();
         let db = self.db.clone();
         let (epoch, zip) = (self.epoch_id.clone(), self.zipcode.clone());

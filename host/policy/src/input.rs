@@ -191,43 +191,48 @@ fn hex_bytes(field: &'static str, s: &str) -> Result<Vec<u8>, InputError> {
     })
 }
 
-/// Converts a listing to its WIT type.
-pub fn listing_to_wit(l: &ListingJson) -> wit::Listing {
-    wit::Listing {
-        zpid: l.zpid.clone(),
-        mls_id: l.mls_id.clone(),
-        address: l.address.clone(),
-        zipcode: l.zipcode.clone(),
-        price: l.price,
-        bedrooms: l.bedrooms,
-        bathrooms_hundredths: l.bathrooms_hundredths,
-        sqft: l.sqft,
-        listing_date: l.listing_date.clone(),
-        property_type: l.property_type.clone(),
-        listing_status: l.listing_status.clone(),
-        days_on_market: l.days_on_market,
-        source_url: l.source_url.clone(),
-        scraped_timestamp: l.scraped_timestamp.clone(),
+/// A vector file's listing as the policy's WIT record (the same fields; the other listing
+/// conversions are in `resi_sandbox::listing`).
+impl From<&ListingJson> for wit::Listing {
+    fn from(l: &ListingJson) -> Self {
+        wit::Listing {
+            zpid: l.zpid.clone(),
+            mls_id: l.mls_id.clone(),
+            address: l.address.clone(),
+            zipcode: l.zipcode.clone(),
+            price: l.price,
+            bedrooms: l.bedrooms,
+            bathrooms_hundredths: l.bathrooms_hundredths,
+            sqft: l.sqft,
+            listing_date: l.listing_date.clone(),
+            property_type: l.property_type.clone(),
+            listing_status: l.listing_status.clone(),
+            days_on_market: l.days_on_market,
+            source_url: l.source_url.clone(),
+            scraped_timestamp: l.scraped_timestamp.clone(),
+        }
     }
 }
 
-/// Converts a WIT listing back to JSON form.
-pub fn listing_from_wit(l: &wit::Listing) -> ListingJson {
-    ListingJson {
-        zpid: l.zpid.clone(),
-        mls_id: l.mls_id.clone(),
-        address: l.address.clone(),
-        zipcode: l.zipcode.clone(),
-        price: l.price,
-        bedrooms: l.bedrooms,
-        bathrooms_hundredths: l.bathrooms_hundredths,
-        sqft: l.sqft,
-        listing_date: l.listing_date.clone(),
-        property_type: l.property_type.clone(),
-        listing_status: l.listing_status.clone(),
-        days_on_market: l.days_on_market,
-        source_url: l.source_url.clone(),
-        scraped_timestamp: l.scraped_timestamp.clone(),
+/// The policy's WIT record in a vector file's JSON form.
+impl From<&wit::Listing> for ListingJson {
+    fn from(l: &wit::Listing) -> Self {
+        ListingJson {
+            zpid: l.zpid.clone(),
+            mls_id: l.mls_id.clone(),
+            address: l.address.clone(),
+            zipcode: l.zipcode.clone(),
+            price: l.price,
+            bedrooms: l.bedrooms,
+            bathrooms_hundredths: l.bathrooms_hundredths,
+            sqft: l.sqft,
+            listing_date: l.listing_date.clone(),
+            property_type: l.property_type.clone(),
+            listing_status: l.listing_status.clone(),
+            days_on_market: l.days_on_market,
+            source_url: l.source_url.clone(),
+            scraped_timestamp: l.scraped_timestamp.clone(),
+        }
     }
 }
 
@@ -285,7 +290,7 @@ impl EpochInput {
                 submitted_at_ms: s.submitted_at_ms,
                 manifest_ok: s.manifest_ok,
                 digest: hex_bytes("digest", &s.digest)?,
-                listings: s.listings.iter().map(listing_to_wit).collect(),
+                listings: s.listings.iter().map(wit::Listing::from).collect(),
             });
         }
         let mut observations = ObservationMap::new();
@@ -297,7 +302,7 @@ impl EpochInput {
                 ));
             }
             let seen = match &o.seen {
-                ObservedJson::Found { listing } => wit::Observed::Found(listing_to_wit(listing)),
+                ObservedJson::Found { listing } => wit::Observed::Found(listing.into()),
                 ObservedJson::NotFound => wit::Observed::NotFound,
                 ObservedJson::Unverifiable => wit::Observed::Unverifiable,
             };

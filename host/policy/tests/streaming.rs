@@ -183,7 +183,7 @@ impl Observer for Recording<'_> {
 }
 
 fn to_wit_listing(l: &resi_policy::input::ListingJson) -> wit::Listing {
-    resi_policy::input::listing_to_wit(l)
+    wit::Listing::from(l)
 }
 
 /// Six zipcodes (one a honeypot), eight miners with varying counts and times, in shuffled order.

@@ -15,6 +15,7 @@
 pub mod error;
 pub mod inspect;
 pub mod limits;
+pub mod listing;
 pub mod pin;
 pub mod policy;
 pub mod scraper;

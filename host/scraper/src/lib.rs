@@ -9,7 +9,6 @@
 //! - [`host`]: the [`resi_sandbox::scraper::ScraperHost`] that ties a gate, a listing sink and
 //!   logging together.
 
-pub mod convert;
 pub mod gate;
 pub mod host;
 pub mod manifest;

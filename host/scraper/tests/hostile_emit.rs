@@ -44,7 +44,7 @@ async fn garbage_records_each_get_their_reasons() {
         .sink
         .listings
         .into_iter()
-        .map(resi_scraper::convert::to_core)
+        .map(resi_core::listing::Listing::from)
         .collect();
     assert_eq!(listings.len(), 3);
     let reasons: Vec<Vec<String>> = listings

@@ -80,7 +80,7 @@ pub enum StoreError {
         max: u64,
     },
     /// The backend failed.
-    #[error("{op} {key:?} on {store} failed: {source}")]
+    #[error("{op} {key:?} on {store} failed")]
     Backend {
         /// Operation (`list`, `get`, `put`, `head`).
         op: &'static str,
@@ -93,7 +93,7 @@ pub enum StoreError {
         source: Box<object_store::Error>,
     },
     /// A local file operation failed.
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {path}")]
     Io {
         /// What was attempted.
         op: &'static str,
@@ -107,7 +107,7 @@ pub enum StoreError {
     #[error("{0}")]
     GrantUnavailable(String),
     /// An upload form failed its policy.
-    #[error("upload refused: {0}")]
+    #[error("upload refused")]
     Policy(#[from] PolicyError),
     /// The grant already wrote (or is writing) as many objects as one grant may.
     #[error("this grant already wrote its maximum of {max} objects; request a new grant")]

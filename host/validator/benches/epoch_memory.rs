@@ -286,7 +286,7 @@ impl Verifier for SyntheticSource {
             (zip == t.zipcode && i < self.known).then(|| listing(zip, i))
         });
         let answer = match found {
-            Some(l) => VerifyAnswer::Found(resi_validator::ingest::listing_to_wit(&l)),
+            Some(l) => VerifyAnswer::Found(resi_sandbox::policy::wit::Listing::from(&l)),
             None => VerifyAnswer::NotFound,
         };
         Box::pin(async move { Ok(answer) })

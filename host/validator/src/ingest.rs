@@ -34,7 +34,6 @@
 
 use crate::facts::EpochFacts;
 use resi_core::error::ErrorChain;
-use resi_core::listing::Listing;
 use resi_policy::EpochRun;
 use resi_policy::input::ZipcodeInput;
 use resi_sandbox::policy::wit;
@@ -120,50 +119,6 @@ struct Group {
     manifest: Option<ObjectMeta>,
     listings: Option<ObjectMeta>,
     upstream: Vec<ObjectMeta>,
-}
-
-/// Converts a core listing to the policy's record (bathrooms in hundredths).
-pub fn listing_to_wit(l: &Listing) -> wit::Listing {
-    let bathrooms_hundredths = l.bathrooms.and_then(|b| {
-        let h = (b * 100.0).round();
-        (h.is_finite() && h >= 0.0 && h <= f64::from(u32::MAX)).then_some(h as u32)
-    });
-    wit::Listing {
-        zpid: l.zpid.clone(),
-        mls_id: l.mls_id.clone(),
-        address: l.address.clone(),
-        zipcode: l.zipcode.clone(),
-        price: l.price,
-        bedrooms: l.bedrooms,
-        bathrooms_hundredths,
-        sqft: l.sqft,
-        listing_date: l.listing_date.clone(),
-        property_type: l.property_type.clone(),
-        listing_status: l.listing_status.clone(),
-        days_on_market: l.days_on_market,
-        source_url: l.source_url.clone(),
-        scraped_timestamp: l.scraped_timestamp.clone(),
-    }
-}
-
-/// Converts the policy's record back to a core listing.
-pub fn listing_from_wit(l: &wit::Listing) -> Listing {
-    Listing {
-        zpid: l.zpid.clone(),
-        mls_id: l.mls_id.clone(),
-        address: l.address.clone(),
-        zipcode: l.zipcode.clone(),
-        price: l.price,
-        bedrooms: l.bedrooms,
-        bathrooms: l.bathrooms_hundredths.map(|h| f64::from(h) / 100.0),
-        sqft: l.sqft,
-        listing_date: l.listing_date.clone(),
-        property_type: l.property_type.clone(),
-        listing_status: l.listing_status.clone(),
-        days_on_market: l.days_on_market,
-        source_url: l.source_url.clone(),
-        scraped_timestamp: l.scraped_timestamp.clone(),
-    }
 }
 
 fn ms(m: &ObjectMeta) -> u64 {
@@ -676,7 +631,7 @@ async fn verify_manifest(
             submitted_at_ms: ms(mm),
             manifest_ok: true,
             digest,
-            listings: listings.iter().map(listing_to_wit).collect(),
+            listings: listings.iter().map(wit::Listing::from).collect(),
         },
         cost,
     ))
@@ -720,7 +675,7 @@ async fn read_upstream(
             submitted_at_ms: ms(m),
             manifest_ok: false,
             digest: resi_policy::hash::sha256(&bytes).to_vec(),
-            listings: up.listings.iter().map(listing_to_wit).collect(),
+            listings: up.listings.iter().map(wit::Listing::from).collect(),
         },
         cost,
     ))

@@ -9,7 +9,7 @@
 use crate::db::Db;
 use futures::StreamExt as _;
 use futures::future::BoxFuture;
-use resi_policy::input::{ListingJson, listing_from_wit, listing_to_wit};
+use resi_policy::input::ListingJson;
 use resi_policy::{ObserveError, Observer};
 use resi_sandbox::policy::wit;
 use resi_sandbox::scraper::{Scraper, ScraperEngine, ScraperEngineOptions, wit as swit};
@@ -77,25 +77,6 @@ impl ComponentVerifier {
     }
 }
 
-fn scraper_listing_to_policy(l: swit::Listing) -> wit::Listing {
-    wit::Listing {
-        zpid: l.zpid,
-        mls_id: l.mls_id,
-        address: l.address,
-        zipcode: l.zipcode,
-        price: l.price,
-        bedrooms: l.bedrooms,
-        bathrooms_hundredths: l.bathrooms_hundredths,
-        sqft: l.sqft,
-        listing_date: l.listing_date,
-        property_type: l.property_type,
-        listing_status: l.listing_status,
-        days_on_market: l.days_on_market,
-        source_url: l.source_url,
-        scraped_timestamp: l.scraped_timestamp,
-    }
-}
-
 impl Verifier for ComponentVerifier {
     fn verify(&self, t: wit::ListingRef) -> BoxFuture<'static, Result<VerifyAnswer, String>> {
         let this = self.clone();
@@ -107,16 +88,10 @@ impl Verifier for ComponentVerifier {
                 MemorySink::default(),
                 m.limits.max_listings,
             );
-            let target = swit::ListingRef {
-                zpid: t.zpid,
-                mls_id: t.mls_id,
-                zipcode: t.zipcode,
-                address: t.address,
-                source_url: t.source_url,
-            };
+            let target = swit::ListingRef::from(t);
             let run = this.scraper.verify(host, &target, &m.config_pairs()).await;
             match run.result {
-                Ok(Verification::Found(l)) => Ok(VerifyAnswer::Found(scraper_listing_to_policy(l))),
+                Ok(Verification::Found(l)) => Ok(VerifyAnswer::Found(wit::Listing::from(l))),
                 Ok(Verification::NotFound) => Ok(VerifyAnswer::NotFound),
                 Err(e) => Err(e.to_string()),
             }
@@ -193,7 +168,7 @@ impl Observer for SpotChecker {
                 .map_err(|e| ObserveError(format!("observation cache: {e}")))?;
             match cached.and_then(|s| serde_json::from_str::<Cached>(&s).ok()) {
                 Some(Cached::Found { listing }) => {
-                    out[i] = Some(wit::Observed::Found(listing_to_wit(&listing)));
+                    out[i] = Some(wit::Observed::Found((&listing).into()));
                     self.cache_hits += 1;
                 }
                 Some(Cached::NotFound) => {
@@ -228,7 +203,7 @@ impl Observer for SpotChecker {
             let (seen, cache) = match answer {
                 Ok(VerifyAnswer::Found(l)) => {
                     let c = Cached::Found {
-                        listing: listing_from_wit(&l),
+                        listing: ListingJson::from(&l),
                     };
                     (wit::Observed::Found(l), Some(c))
                 }

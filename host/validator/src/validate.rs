@@ -11,7 +11,7 @@
 use crate::db::Db;
 use crate::error::ValidatorError;
 use crate::facts::EpochFacts;
-use crate::ingest::{EpochIngest, IngestOptions, listing_from_wit};
+use crate::ingest::{EpochIngest, IngestOptions};
 use crate::observer::{SpotChecker, Verifier};
 use crate::pin::PolicyPin;
 use crate::report::{
@@ -275,7 +275,7 @@ fn stream_epoch(
             .iter()
             .filter(|s| winners.contains(&s.hotkey.as_str()))
         {
-            let listings: Vec<Listing> = s.listings.iter().map(listing_from_wit).collect();
+            let listings: Vec<Listing> = s.listings.iter().map(Listing::from).collect();
             let cost = resi_submission::decoded_cost(&listings);
             if kept.saturating_add(cost) > WINNERS_BUDGET {
                 left_out += 1;

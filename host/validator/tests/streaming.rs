@@ -10,7 +10,6 @@ use common::*;
 use resi_policy::run_epoch;
 use resi_store::Store;
 use resi_validator::db::Db;
-use resi_validator::ingest::listing_from_wit;
 use resi_validator::observer::SpotChecker;
 use resi_validator::report::winners;
 use resi_validator::{
@@ -169,7 +168,7 @@ async fn streamed_validation_equals_the_whole_epoch_run() {
             .find(|z| &z.assignment.zipcode == zip)
             .unwrap();
         let s = z.submissions.iter().find(|s| &s.hotkey == hk).unwrap();
-        want.extend(s.listings.iter().map(listing_from_wit));
+        want.extend(s.listings.iter().map(resi_core::listing::Listing::from));
     }
     let got = resi_submission::read_listings(&result.validated_data, &Default::default()).unwrap();
     assert_eq!(got, want);

@@ -88,7 +88,7 @@ fn run_miner(args: RunArgs) -> anyhow::Result<ExitCode> {
         .coldkey_public()
         .map(|k| k.to_ss58())
         .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "no coldkeypub.txt; signing folder access with the hotkey address as coldkey");
+            tracing::warn!(error = %resi_core::error::ErrorChain(&e), "no coldkeypub.txt; signing folder access with the hotkey address as coldkey");
             hotkey.ss58()
         });
     let loaded = ScraperManifest::load(&args.scraper)

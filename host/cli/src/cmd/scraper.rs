@@ -126,7 +126,7 @@ fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
         .sink
         .listings
         .into_iter()
-        .map(resi_scraper::convert::to_core)
+        .map(resi_core::listing::Listing::from)
         .collect();
     let reports: Vec<Vec<String>> = listings
         .iter()
@@ -310,7 +310,7 @@ fn count(args: CountArgs) -> anyhow::Result<ExitCode> {
             .sink
             .listings
             .into_iter()
-            .map(resi_scraper::convert::to_core)
+            .map(resi_core::listing::Listing::from)
             .filter(|l| l.validate(zip).is_empty())
             .collect();
         resi_core::listing::retain_distinct(&mut listings);

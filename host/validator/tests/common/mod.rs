@@ -113,7 +113,7 @@ impl TruthVerifier {
                 .map(|l| {
                     (
                         l.zpid.clone().unwrap_or_default(),
-                        resi_validator::ingest::listing_to_wit(l),
+                        resi_sandbox::policy::wit::Listing::from(l),
                     )
                 })
                 .collect(),
