@@ -40,8 +40,10 @@
 //! -> `initialInfo?path=` (404: not found) -> `propertyId`, `listingId` -> `aboveTheFold`
 //! (address, beds, baths, sqft, status, "Last Sold Price") and `belowTheFold` (the newest "Sold"
 //! event: MLS number, price, date). A sold price hidden at the source is an error
-//! ("unverifiable"), never a record with a guessed price. A reference without a Redfin URL is
-//! looked up by MLS number among the zipcode's recent sales.
+//! ("unverifiable"), never a record with a guessed price. The found record's MLS number is the
+//! claimed one when any event of the home's history carries it as `sourceId`, else the newest
+//! sale's `sourceId`. A reference without a Redfin URL is looked up by MLS number among the
+//! zipcode's recent sales.
 //!
 //! Errors on purpose: 403, AWS WAF challenge pages (`awswaf.com`, `challenge.js`), redirects to
 //! `/login` and 200 answers carrying HTML stop with "Redfin blocked the client" and name the
@@ -936,9 +938,25 @@ fn verify_home(
         .filter_map(|e| whole(e.get("eventDate"), 1e15))
         .filter(|t| !sold || sold_ms.is_none_or(|s| *t <= s))
         .max();
-    let mls_id = sold_event
-        .or_else(|| events.first())
-        .and_then(|e| text(e.get("sourceId")));
+    // The MLS number: the claimed one when the home's history at Redfin carries it (a home
+    // sold through several MLSs has several), else the newest sale's, else the newest event's.
+    let claimed = target
+        .mls_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
+    let mls_id = claimed
+        .filter(|m| {
+            events
+                .iter()
+                .any(|e| text(e.get("sourceId")).as_deref() == Some(*m))
+        })
+        .map(str::to_string)
+        .or_else(|| {
+            sold_event
+                .or_else(|| events.first())
+                .and_then(|e| text(e.get("sourceId")))
+        });
     let now = now_ms();
     let end = if sold { sold_ms.unwrap_or(now) } else { now };
     Ok(Verification::Found(Listing {
