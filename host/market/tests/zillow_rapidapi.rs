@@ -55,6 +55,8 @@ struct TestHost {
     secret: Option<String>,
     host_header: Option<String>,
     inject: VecDeque<Injected>,
+    /// Answers searches itself instead of the mimic (see [`FakeSearch`]).
+    fake: Option<Arc<FakeSearch>>,
     emitted: Vec<Listing>,
     batches: usize,
     logs: Vec<String>,
@@ -75,6 +77,7 @@ impl TestHost {
             secret: Some(TEST_KEY.to_string()),
             host_header: None,
             inject: VecDeque::new(),
+            fake: None,
             emitted: Vec::new(),
             batches: 0,
             logs: Vec::new(),
@@ -109,6 +112,9 @@ impl ScraperHost for TestHost {
                 });
             }
             None => {}
+        }
+        if let Some(fake) = &self.fake {
+            return Ok(fake.answer(rest));
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| FetchError::InvalidRequest(e.to_string()))?;
@@ -1254,4 +1260,193 @@ async fn template_manifest_loads_and_scrapes() {
         .expect("scrape");
     assert_eq!(run.host.emitted.len(), mimic.state.sold(&zip).len());
     assert_secret_kept(&run);
+}
+
+/// A stand-in of the search API inside the test host, for what the synthetic universe never
+/// holds: thousands of sales at one single price, so the scraper must split past the price
+/// bands by `home_type` and then by living area. Filters and paging as the mimic applies them.
+struct FakeSearch {
+    items: Vec<Value>,
+}
+
+/// A number from a JSON number or a string like `"$450,000"`.
+fn loose_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.replace(['$', ','], "").trim().parse().ok(),
+        _ => None,
+    }
+}
+
+impl FakeSearch {
+    fn answer(&self, path_and_query: &str) -> Response {
+        let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
+        let q: BTreeMap<&str, &str> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let num = |k: &str| q.get(k).and_then(|v| v.parse::<f64>().ok());
+        let category = |t: &str| match t {
+            "SINGLE_FAMILY" => "Houses",
+            "CONDO" => "Condos",
+            "TOWNHOUSE" => "Townhomes",
+            "MULTI_FAMILY" => "Multi-family",
+            _ => "Other",
+        };
+        let in_range = |v: Option<f64>, lo: Option<f64>, hi: Option<f64>| {
+            (lo.is_none() && hi.is_none())
+                || v.is_some_and(|v| lo.is_none_or(|l| v >= l) && hi.is_none_or(|h| v <= h))
+        };
+        let matching: Vec<&Value> = self
+            .items
+            .iter()
+            .filter(|i| in_range(loose_number(&i["price"]), num("minPrice"), num("maxPrice")))
+            .filter(|i| {
+                in_range(
+                    loose_number(&i["livingArea"]),
+                    num("sqftMin"),
+                    num("sqftMax"),
+                )
+            })
+            .filter(|i| {
+                q.get("home_type").is_none_or(|types| {
+                    let t = category(i["propertyType"].as_str().unwrap_or_default());
+                    types.split(',').any(|x| x == t)
+                })
+            })
+            .collect();
+        let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+        let json = |status: u16, body: Value| Response {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(&body).expect("json"),
+        };
+        if page > 20 {
+            return json(400, serde_json::json!({"message": "page must be 1 to 20"}));
+        }
+        let start = (page - 1) * 41;
+        if start >= matching.len() {
+            return json(200, serde_json::json!({}));
+        }
+        let props: Vec<&Value> = matching[start..(start + 41).min(matching.len())].to_vec();
+        json(
+            200,
+            serde_json::json!({
+                "props": props, "resultsPerPage": 41, "totalPages": matching.len().div_ceil(41),
+                "totalResultCount": matching.len(), "schools": {}, "currentPage": page
+            }),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_price_over_the_cap_splits_by_home_type_then_living_area() {
+    let sold_ms = 1_757_649_600_000_i64;
+    let types = ["CONDO", "TOWNHOUSE", "MULTI_FAMILY"];
+    let mut items: Vec<Value> = (0..3_000u64)
+        .map(|i| {
+            let property_type = if i % 10 < 7 { "SINGLE_FAMILY" } else { types[(i % 3) as usize] };
+            // Real data's loose numbers: strings, floats, integers.
+            let price: Value = match i % 3 {
+                0 => "$450,000".into(),
+                1 => 450_000.0.into(),
+                _ => 450_000.into(),
+            };
+            let bedrooms: Value = if i % 2 == 0 { "3".into() } else { 3.into() };
+            serde_json::json!({
+                "bathrooms": 2.5, "propertyType": property_type, "livingArea": 600 + (i * 7) % 2_400,
+                "address": format!("{} Test Ave, Springfield, IL 62701", 100 + i),
+                "price": price, "bedrooms": bedrooms, "listingStatus": "RECENTLY_SOLD",
+                "zpid": format!("{}", 7_000_000_000 + i),
+                "detailUrl": format!("/homedetails/x/{}_zpid/", 7_000_000_000 + i),
+                "daysOnZillow": i % 60, "dateSold": sold_ms,
+            })
+        })
+        .collect();
+    // An exact duplicate, a home of another zipcode, a home without a price (first, so that
+    // the unfiltered page 1 shows them: a price band never matches a home without a price).
+    items.push(items[5].clone());
+    let mut foreign = items[6].clone();
+    foreign["address"] = "1 Elsewhere Rd, Springfield, IL 62702".into();
+    foreign["zpid"] = "7999999998".into();
+    items.insert(0, foreign);
+    let mut unpriced = items[7].clone();
+    unpriced["price"] = Value::Null;
+    unpriced["zpid"] = "7999999999".into();
+    items.insert(0, unpriced);
+
+    let mimic = serve(MimicData::Replay(fixtures()), options()).await;
+    let mut host = TestHost::new(&mimic);
+    host.fake = Some(Arc::new(FakeSearch { items }));
+    let run = scraper().scrape(host, &task("62701", &[])).await;
+    let summary = run
+        .result
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .expect("scrape");
+    let emitted = &run.host.emitted;
+    let zpids: HashSet<&str> = emitted.iter().filter_map(|l| l.zpid.as_deref()).collect();
+    assert_eq!(emitted.len(), 3_000, "{:?}", run.host.logs);
+    assert_eq!(zpids.len(), 3_000);
+    assert_eq!(summary.emitted, 3_000);
+    for l in emitted {
+        assert_eq!(l.price, Some(450_000));
+        assert_eq!(l.bedrooms, Some(3));
+        assert_eq!(l.bathrooms_hundredths, Some(250));
+        assert_eq!(l.listing_date, "2025-09-12");
+        assert_eq!(l.zipcode, "62701");
+    }
+    let logs = run.host.logs.join("\n");
+    assert!(
+        logs.contains("zpid 7999999998: zipcode 62702 is not the assigned 62701"),
+        "{logs}"
+    );
+    assert!(logs.contains("zpid 7999999999: no price"), "{logs}");
+    let urls = &run.host.urls;
+    assert!(
+        urls.iter()
+            .any(|u| u.contains("minPrice=450000") || u.contains("maxPrice=450000"))
+    );
+    assert!(urls.iter().any(|u| u.contains("home_type=Houses")));
+    assert!(
+        urls.iter()
+            .any(|u| u.contains("home_type=Houses") && u.contains("sqftMax="))
+    );
+    assert!(urls.iter().all(|u| !u.contains("page=21")));
+    println!(
+        "3,000 sales at one price: {} requests ({} pages)",
+        urls.len(),
+        summary.pages
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sold_in_last_narrows_the_scrape() {
+    let market = market(200, 1_000);
+    let mimic = serve(MimicData::Synthetic(market.clone()), options()).await;
+    let zip = zip_with_sales(&mimic, 42..=820);
+    let run = scraper()
+        .scrape(TestHost::new(&mimic), &task(&zip, &[("sold_in_last", "7")]))
+        .await;
+    run.result
+        .as_ref()
+        .map_err(|e| e.to_string())
+        .expect("scrape");
+    let since = date_minus(market.config().now, 7);
+    let want: Vec<String> = mimic
+        .state
+        .sold(&zip)
+        .iter()
+        .filter(|l| l.sold_date.as_deref().is_some_and(|d| d >= since.as_str()))
+        .map(|l| l.zpid.clone())
+        .collect();
+    let got: Vec<String> = run
+        .host
+        .emitted
+        .iter()
+        .filter_map(|l| l.zpid.clone())
+        .collect();
+    assert_eq!(got, want);
+    assert!(!want.is_empty() && want.len() < mimic.state.sold(&zip).len());
+    assert!(run.host.urls.iter().all(|u| u.contains("&soldInLast=7")));
 }
