@@ -263,10 +263,20 @@ pub const RELEASES: &[ReleasedPolicy] = &[ReleasedPolicy {
 }];
 
 /// Scraper components committed for `resi` to compile in: (guest package, path).
-pub const RELEASED_SCRAPERS: &[(&str, &str)] = &[(
-    "market-scraper",
-    "guests/scrapers/market/release/market-scraper.wasm",
-)];
+pub const RELEASED_SCRAPERS: &[(&str, &str)] = &[
+    (
+        "market-scraper",
+        "guests/scrapers/market/release/market-scraper.wasm",
+    ),
+    (
+        "redfin-scraper",
+        "guests/scrapers/redfin/release/redfin-scraper.wasm",
+    ),
+    (
+        "zillow-rapidapi-scraper",
+        "guests/scrapers/zillow-rapidapi/release/zillow-rapidapi-scraper.wasm",
+    ),
+];
 
 /// The `wasm_sha256 = "..."` value of a `policy.toml`.
 fn pinned_sha256(manifest: &str) -> Option<String> {

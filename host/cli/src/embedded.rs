@@ -32,6 +32,36 @@ pub const DEFAULT_POLICY: &str = "zipcode-competitive/1.0.0";
 pub const MARKET_SCRAPER: &[u8] =
     include_bytes!("../../../guests/scrapers/market/release/market-scraper.wasm");
 
+/// The released real-source scrapers: (source, component, its `scraper.toml`).
+const SOURCE_SCRAPERS: &[(resi_market::mimic::Source, &[u8], &str)] = &[
+    (
+        resi_market::mimic::Source::ZillowRapidApi,
+        include_bytes!(
+            "../../../guests/scrapers/zillow-rapidapi/release/zillow-rapidapi-scraper.wasm"
+        ),
+        include_str!("../../../guests/scrapers/zillow-rapidapi/scraper.toml"),
+    ),
+    (
+        resi_market::mimic::Source::Redfin,
+        include_bytes!("../../../guests/scrapers/redfin/release/redfin-scraper.wasm"),
+        include_str!("../../../guests/scrapers/redfin/scraper.toml"),
+    ),
+];
+
+/// The released scraper of `source`, compiled in (its manifest pins its sha256).
+pub fn source_scraper(source: resi_market::mimic::Source) -> resi_devnet::SourceScraper {
+    let (_, wasm, manifest) = SOURCE_SCRAPERS
+        .iter()
+        .find(|(s, _, _)| *s == source)
+        .copied()
+        .unwrap_or(SOURCE_SCRAPERS[0]);
+    resi_devnet::SourceScraper {
+        source,
+        wasm: wasm.to_vec(),
+        manifest: manifest.to_owned(),
+    }
+}
+
 /// Resolves `--policy`: a release directory (`policy.toml` + `policy.wasm`) when `spec` is one,
 /// else a compiled-in release named `name/version` or `sha256:<wasm sha256>`.
 pub fn release(spec: &str) -> anyhow::Result<Release> {
@@ -89,5 +119,13 @@ mod tests {
             toml.contains(&sha),
             "scraper.toml does not pin the compiled-in scraper {sha}"
         );
+        for (source, wasm, toml) in super::SOURCE_SCRAPERS {
+            let sha = hex::encode(resi_policy::hash::sha256(wasm));
+            assert!(
+                toml.contains(&sha),
+                "the {source} scraper.toml does not pin its compiled-in component {sha}"
+            );
+            assert_eq!(super::source_scraper(*source).source, *source);
+        }
     }
 }

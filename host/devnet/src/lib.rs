@@ -32,7 +32,9 @@ use report::{ChainWeights, DevnetReport, EpochReport, MinerRow, ValidatorRow};
 use resi_chain::{LocalChain, SubnetParams};
 use resi_client::{ApiClient, ClientConfig};
 use resi_coordinator::zipcodes::ZipTable;
-use resi_coordinator::{CoordinatorConfig, FnCounts, RateLimits, StoreConfig};
+use resi_coordinator::{
+    CoordinatorConfig, ExpectedCounts, FnCounts, MapCounts, RateLimits, StoreConfig,
+};
 use resi_core::epoch::{Epoch, EpochSchedule};
 use resi_core::keys::Hotkey;
 use resi_market::{Market, MarketConfig, serve_market};
@@ -51,6 +53,7 @@ use resi_validator::{
     Validator, ValidatorConfig,
 };
 use rogue::{Rogue, RogueResult};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -190,6 +193,9 @@ fn scraper_toml(dir: &Path, bytes: &[u8], base_url: &str) -> anyhow::Result<(Pat
     std::fs::write(&path, manifest.to_toml()?)?;
     Ok((path, sha))
 }
+
+/// Candidate zipcodes the devnet counts in source mode.
+const SOURCE_CANDIDATES: usize = 200;
 
 /// Recent sales are sales of the last this many days (the mimic's and the counts' window).
 const SOLD_WITHIN_DAYS: u32 = 90;
@@ -356,8 +362,10 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
         Market::new(MarketConfig {
             seed: cfg.seed,
             zipcodes_path: cfg.zipcodes.clone(),
-            min_listings: 200,
-            max_listings: 400,
+            // A real source counts recent sales (about a third of the homes): more homes, so
+            // zipcodes reach the coordinator's minimum and Redfin's per-call cap is crossed.
+            min_listings: if cfg.source.is_some() { 600 } else { 200 },
+            max_listings: if cfg.source.is_some() { 1_200 } else { 400 },
             ..MarketConfig::default()
         })
         .context(match cfg.zipcodes {
@@ -396,17 +404,36 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
         None => ZipTable::embedded()?,
     });
     let m = market.clone();
-    let counts = match &cfg.source {
-        // What the source's mimic serves as recent sales is what the owner would count there.
-        Some(_) => FnCounts::new(move |z| {
-            Some(resi_market::mimic::recent_sales(&m, z, SOLD_WITHIN_DAYS).len() as u32)
-        }),
-        None => FnCounts::new(move |z| Some(m.count(z))),
+    let counts: Arc<dyn ExpectedCounts> = match &cfg.source {
+        // What the source's mimic serves as recent sales is what the owner would count there
+        // (`resi scraper count` against the source). Counting means generating every home, so
+        // the devnet counts a fixed sample of candidate zipcodes, as an owner counts a list.
+        Some(_) => {
+            let candidates = table
+                .rows
+                .iter()
+                .filter(|z| {
+                    market
+                        .zipcodes()
+                        .get(&z.zipcode)
+                        .is_some_and(|m| m.holds_homes())
+                })
+                .step_by(97)
+                .take(SOURCE_CANDIDATES)
+                .map(|z| {
+                    let n =
+                        resi_market::mimic::recent_sales(&m, &z.zipcode, SOLD_WITHIN_DAYS).len();
+                    (z.zipcode.clone(), n as u32)
+                })
+                .collect();
+            Arc::new(MapCounts(candidates))
+        }
+        None => Arc::new(FnCounts::new(move |z| Some(m.count(z)))),
     };
     let coord = resi_coordinator::serve(
         ccfg,
         table,
-        Arc::new(counts),
+        counts,
         LocalChain::open(dir.join("chain.sqlite"))?,
     )
     .await
@@ -624,7 +651,8 @@ async fn validate(
 }
 
 /// Reads a validator's `validated_data.parquet` back from the store and counts the listings
-/// the market has (same zpid, zipcode and address): (listings, traceable).
+/// the market has (same zpid, zipcode and address; same zipcode and normalised address when a
+/// source has no zpid): (listings, traceable).
 async fn trace(w: &World, r: &ValidationReport) -> anyhow::Result<(usize, usize)> {
     let key = format!(
         "{}validated_data.parquet",
@@ -633,13 +661,26 @@ async fn trace(w: &World, r: &ValidationReport) -> anyhow::Result<(usize, usize)
     let bytes = w.store.get(&key, 256 << 20).await?;
     let listings = resi_submission::read_listings(&bytes, &ReadCaps::default())
         .with_context(|| format!("reading {key}"))?;
+    // Sources without zpids (Redfin) are traced by zipcode and normalised address.
+    let mut by_address: HashMap<String, HashSet<String>> = HashMap::new();
+    let norm = resi_core::listing::normalize_address;
     let traced = listings
         .iter()
-        .filter(|l| {
-            l.zpid
-                .as_deref()
-                .and_then(|z| w.market.get(z))
-                .is_some_and(|m| m.zipcode == l.zipcode && m.address == l.address)
+        .filter(|l| match l.zpid.as_deref().filter(|z| !z.is_empty()) {
+            Some(z) => w
+                .market
+                .get(z)
+                .is_some_and(|m| m.zipcode == l.zipcode && m.address == l.address),
+            None => by_address
+                .entry(l.zipcode.clone())
+                .or_insert_with(|| {
+                    w.market
+                        .listings(&l.zipcode)
+                        .iter()
+                        .map(|m| norm(&m.address))
+                        .collect()
+                })
+                .contains(&norm(&l.address)),
         })
         .count();
     Ok((listings.len(), traced))

@@ -1234,8 +1234,9 @@ async fn template_manifest_loads_and_scrapes() {
     })
     .unwrap_or_else(|e| {
         panic!(
-            "{e}: the template pins guests/dist/zillow-rapidapi-scraper.wasm; after \
-             `cargo xtask guests` put its sha256 into {}",
+            "{e}: the template pins release/zillow-rapidapi-scraper.wasm; after \
+             `cargo xtask guests` copy guests/dist/zillow-rapidapi-scraper.wasm there and put \
+             its sha256 into {}",
             path.display()
         )
     });

@@ -26,6 +26,7 @@ use std::process::ExitCode;
 ///   resi devnet --adversaries
 ///   resi devnet --epochs 3 --epoch-secs 60 --validators 3 --data-dir ./devnet
 ///   resi devnet --adversaries --s3-endpoint http://127.0.0.1:5000   # moto / MinIO
+///   resi devnet --source zillow-rapidapi --adversaries   # the real scraper against a mimic
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct DevnetArgs {
@@ -94,6 +95,16 @@ pub struct DevnetArgs {
     /// Zipcode table CSV; default: the US table compiled into resi.
     #[arg(long, env = "RESI_ZIPCODES")]
     zipcodes: Option<PathBuf>,
+    /// Mine a real source instead of the market API: zillow-rapidapi or redfin. The released
+    /// scraper of that source (compiled in) runs unchanged against a TLS mimic of the source
+    /// serving the same universe, routed with --resolve/--ca-cert; validators spot-check with
+    /// the same component as their verifier.
+    #[arg(long, value_name = "SOURCE", value_parser = parse_source)]
+    source: Option<resi_market::mimic::Source>,
+}
+
+fn parse_source(s: &str) -> Result<resi_market::mimic::Source, String> {
+    resi_market::mimic::Source::parse(s).map_err(|e| e.to_string())
 }
 
 /// Runs the devnet.
@@ -135,7 +146,7 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         data_dir: dir.clone(),
         s3,
-        source: None,
+        source: args.source.map(crate::embedded::source_scraper),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
