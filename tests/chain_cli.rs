@@ -3,7 +3,6 @@
 //! and see the rate limit and commit-reveal refusals as clear errors with a non-zero exit.
 
 use resi_core::keys::Hotkey;
-use resi_core::wallet::{KeySource, WalletLocation, write_test_hotkey_wallet};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -41,11 +40,8 @@ fn local_chain_register_weights_list() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chain.sqlite");
     let wallets = dir.path().join("wallets");
-    let loc = WalletLocation::new(wallets.to_str().unwrap(), "val", "default").unwrap();
-    let cold = Hotkey::from_uri("//Ferdie").unwrap().public();
-    let written =
-        write_test_hotkey_wallet(&loc, &KeySource::Uri("//Alice".into()), &cold, false).unwrap();
-    let alice = written.hotkey.ss58();
+    let alice =
+        resi_testkit::wallet::test_wallet(&wallets, "val", "default", "//Alice", "//Ferdie").ss58();
     let bob = Hotkey::from_uri("//Bob").unwrap().ss58();
 
     // Freeze the clock first so block numbers are deterministic.

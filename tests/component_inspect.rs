@@ -5,10 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn guest(name: &str) -> PathBuf {
-    let dir = std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"));
-    let path = dir.join(format!("{name}.wasm"));
+    let path = resi_testkit::guest_path(name);
     assert!(
         path.exists(),
         "{} missing: run `cargo xtask guests`",

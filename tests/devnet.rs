@@ -14,9 +14,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use resi_testkit::repo_root;
 
 /// Runs `resi devnet ARGS --data-dir DATA`; returns (stdout, report JSON).
 fn devnet(args: &[&str], data: &Path) -> (String, Value) {
@@ -136,12 +134,8 @@ fn devnet_on_defaults_pays_every_honest_miner_and_agrees() {
 
 #[test]
 fn devnet_with_adversaries_on_moto_s3() {
-    let Ok(endpoint) = std::env::var("RESI_S3_ENDPOINT") else {
-        assert!(
-            std::env::var("RESI_REQUIRE_S3").as_deref() != Ok("1"),
-            "RESI_REQUIRE_S3=1 but RESI_S3_ENDPOINT is unset"
-        );
-        eprintln!("!!!! SKIPPED: RESI_S3_ENDPOINT is not set (run `cargo xtask test`) !!!!");
+    let Some(endpoint) = resi_testkit::s3::moto_endpoint("devnet_with_adversaries_on_moto_s3")
+    else {
         return;
     };
     let tmp = tempfile::tempdir().expect("tmp");
@@ -228,15 +222,8 @@ fn devnet_with_adversaries_on_moto_s3() {
 
 /// Keys under `validators/` in the moto bucket.
 fn validator_objects(endpoint: &str, bucket: &str) -> Vec<String> {
-    let store = resi_store::Store::s3(resi_store::S3Config {
-        endpoint: Some(endpoint.to_owned()),
-        bucket: bucket.to_owned(),
-        region: "us-east-1".into(),
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-        path_style: true,
-    })
-    .expect("s3 store");
+    let store =
+        resi_store::Store::s3(resi_testkit::s3::moto_config(endpoint, bucket)).expect("s3 store");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

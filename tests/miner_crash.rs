@@ -15,24 +15,22 @@
 //!
 //! Needs the guests built (`cargo xtask guests`).
 
-#[path = "../host/miner/tests/support/mod.rs"]
-mod support;
+use resi_testkit::coordinator as support;
 
-use resi_core::Hotkey;
 use resi_core::listing::Listing;
-use resi_core::wallet::{KeySource, WalletLocation, write_test_hotkey_wallet};
 use resi_market::{HttpBehavior, Market, MarketConfig, serve_market};
 use resi_miner::StateDb;
 use resi_store::Store;
 use resi_submission::manifest::Manifest;
 use resi_submission::{ObjectKey, ReadCaps, SubmissionFile, read_listings};
+use resi_testkit::coordinator::StoreChoice;
+use resi_testkit::scraper::ScraperToml;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::StoreChoice;
 
 const EPOCH: &str = "2025-10-01T16-00-00";
 const NONCE: &str = "376ce532f42cf2a5";
@@ -352,11 +350,8 @@ async fn killed_miner_resumes_to_the_same_uploads_as_an_uninterrupted_one() {
     let total: u64 = zips.iter().map(|z| market.count(z) as u64).sum();
 
     let wallet_path = tmp.path().join("wallets");
-    let loc = WalletLocation::new(&wallet_path.to_string_lossy(), "crash", "test").expect("loc");
-    let cold = Hotkey::from_uri("//Bob").expect("bob").public();
-    write_test_hotkey_wallet(&loc, &KeySource::Uri("//Alice".into()), &cold, false)
-        .expect("TEST ONLY wallet");
-    let hk = Hotkey::from_uri("//Alice").expect("alice").ss58();
+    let hk =
+        resi_testkit::wallet::test_wallet(&wallet_path, "crash", "test", "//Alice", "//Bob").ss58();
 
     let deadline = (chrono::Utc::now() + chrono::Duration::hours(2))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -364,7 +359,10 @@ async fn killed_miner_resumes_to_the_same_uploads_as_an_uninterrupted_one() {
         "success": true, "epochId": EPOCH, "nonce": NONCE, "submissionDeadline": deadline,
         "zipcodes": zips.iter().map(|z| json!({"zipcode": z, "expectedListings": market.count(z)})).collect::<Vec<_>>(),
     });
-    let scraper = support::scraper_toml(tmp.path(), &server.base_url(), 300, "page_size = \"8\"\n");
+    let scraper = ScraperToml::market(&server.base_url())
+        .timeout_s(300)
+        .config("page_size", "8")
+        .write(tmp.path());
 
     // The reference: one uninterrupted run.
     let (clean_url, clean_coord) = support::start_coordinator(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn release() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/zipcode-competitive/1.0.0")
+    resi_testkit::policy_release()
 }
 
 fn resi(args: &[&std::ffi::OsStr]) -> std::process::Output {

@@ -5,11 +5,10 @@
 //! `walkthrough.rs`. Also: a user error (a missing file given to a command) prints one line
 //! naming the file and its flag, and exits 1.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 fn run(line: &str) -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = resi_testkit::repo_root();
     let args: Vec<&str> = line.split_whitespace().skip(1).collect();
     let out = Command::new(env!("CARGO_BIN_EXE_resi"))
         .current_dir(&root)
@@ -27,7 +26,7 @@ fn run(line: &str) -> String {
 
 /// Every `resi ...` line inside the README's ```sh blocks.
 fn readme_commands() -> Vec<String> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = resi_testkit::repo_root();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let mut in_block = false;
     let mut sh = false;
@@ -74,7 +73,7 @@ fn readme_resi_commands_succeed() {
 /// team's reference shelf (the `shared` directory beside the checkout).
 #[test]
 fn nothing_tracked_reads_outside_the_repository() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = resi_testkit::repo_root();
     let out = Command::new("git")
         .current_dir(&root)
         .args(["ls-files", "-z"])
@@ -103,14 +102,14 @@ fn nothing_tracked_reads_outside_the_repository() {
 /// the file and the flag and says nothing twice (each error of the chain shows its cause once).
 #[test]
 fn missing_files_are_one_line_errors_naming_file_and_flag() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = resi_testkit::repo_root();
     let root = root.canonicalize().unwrap();
     // Run from an empty directory, so defaults such as ./validator.sqlite land nowhere.
     let cwd = tempfile::tempdir().unwrap();
     let dir = cwd.path();
     let not_a_dir = dir.join("plain-file");
     std::fs::write(&not_a_dir, "not a directory").unwrap();
-    let wallet = root.join("tests/fixtures/bittensor/wallet");
+    let wallet = resi_testkit::wallet::fixture_wallet_path();
     let wallet = wallet.to_str().unwrap();
     let hotkey = [
         "--wallet.path",

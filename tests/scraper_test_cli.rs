@@ -1,15 +1,10 @@
 //! `resi scraper test` driven as a scraper author runs it: a manifest next to the component,
 //! listings and validation printed, a wrong pin refused with both hashes named.
 
+use resi_testkit::guest_path as guest;
+use resi_testkit::scraper::ScraperToml;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn guest(name: &str) -> PathBuf {
-    let dir = std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"));
-    dir.join(format!("{name}.wasm"))
-}
 
 fn sha256_hex(path: &Path) -> String {
     use sha2::{Digest, Sha256};
@@ -19,16 +14,10 @@ fn sha256_hex(path: &Path) -> String {
 }
 
 fn manifest(dir: &Path, sha: &str) -> PathBuf {
-    std::fs::copy(guest("example-scraper"), dir.join("example.wasm")).unwrap();
-    let path = dir.join("scraper.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "name = \"example\"\nversion = \"0.1.0\"\nwasm = \"example.wasm\"\nsha256 = \"{sha}\"\n"
-        ),
-    )
-    .unwrap();
-    path
+    ScraperToml::guest("example-scraper", "example")
+        .wasm_file("example.wasm")
+        .sha256(sha)
+        .write(dir)
 }
 
 #[test]

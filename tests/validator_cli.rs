@@ -7,14 +7,8 @@
 //! until the kills are over) ends with the report, database rows and weights of an
 //! uninterrupted validator, weights set once.
 
-use axum::Router;
-use axum::extract::{Path, Query};
-use axum::http::StatusCode;
-use axum::routing::get;
-use resi_core::wallet::{KeySource, WalletLocation, write_test_hotkey_wallet};
+use resi_testkit::scraper::ScraperToml;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::Command;
 
 const EPOCH: &str = "2025-10-01T16-00-00";
@@ -31,62 +25,23 @@ fn reveal() -> serde_json::Value {
     })
 }
 
-/// A stand-in coordinator answering `/epoch/{id}` only to a correctly signed request.
-async fn coordinator() -> String {
-    let app = Router::new().route(
-        "/api/v1/zipcode-assignments/epoch/{id}",
-        get(
-            |Path(id): Path<String>, Query(q): Query<HashMap<String, String>>| async move {
-                let (Some(hk), Some(sig), Some(ts)) =
-                    (q.get("hotkey"), q.get("signature"), q.get("timestamp"))
-                else {
-                    return Err(StatusCode::BAD_REQUEST);
-                };
-                let ts: i64 = ts.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
-                let msg = resi_core::commitments::validation(&id, ts);
-                resi_core::verify_hex(hk, msg.as_bytes(), sig)
-                    .map_err(|_| StatusCode::UNAUTHORIZED)?;
-                if id != EPOCH {
-                    return Err(StatusCode::NOT_FOUND);
-                }
-                Ok(axum::Json(reveal()))
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
-/// Where `cargo xtask guests` put the components.
-fn guests() -> PathBuf {
-    std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn score_fetches_the_reveal_from_the_coordinator() {
-    let url = coordinator().await;
+    let url = resi_testkit::coordinator::serve_reveal(EPOCH, reveal()).await;
     let dir = tempfile::tempdir().unwrap();
     let wallets = dir.path().join("wallets");
-    let loc = WalletLocation::new(wallets.to_str().unwrap(), "validator", "default").unwrap();
-    let cold = resi_core::Hotkey::from_uri("//ValidatorCold")
-        .unwrap()
-        .public();
-    write_test_hotkey_wallet(&loc, &KeySource::Uri("//Validator1".into()), &cold, true).unwrap();
-    let wasm = std::fs::read(guests().join("market-scraper.wasm")).expect("cargo xtask guests");
-    std::fs::write(dir.path().join("verifier.wasm"), &wasm).unwrap();
-    std::fs::write(
-        dir.path().join("verifier.toml"),
-        format!(
-            "name = \"market\"\nversion = \"0.1.0\"\nwasm = \"verifier.wasm\"\nsha256 = \"{}\"\n[config]\nbase_url = \"http://127.0.0.1:9\"\n",
-            hex::encode(Sha256::digest(&wasm))
-        ),
-    )
-    .unwrap();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    resi_testkit::wallet::test_wallet(
+        &wallets,
+        "validator",
+        "default",
+        "//Validator1",
+        "//ValidatorCold",
+    );
+    ScraperToml::guest("market-scraper", "market")
+        .wasm_file("verifier.wasm")
+        .config("base_url", "http://127.0.0.1:9")
+        .write_as(dir.path(), "verifier.toml");
+    let root = resi_testkit::repo_root();
     let dirp = dir.path().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_resi"))
@@ -138,9 +93,9 @@ mod killed {
     use resi_chain::{LocalChain, SubnetParams};
     use resi_core::Hotkey;
     use resi_core::listing::Listing;
-    use resi_core::wallet::{KeySource, WalletLocation, write_test_hotkey_wallet};
     use resi_store::Store;
     use resi_submission::{ScraperInfo, UnsignedManifest, write_listings};
+    use resi_testkit::scraper::ScraperToml;
     use resi_validator::ValidationReport;
     use sha2::{Digest, Sha256};
     use std::path::{Path, PathBuf};
@@ -155,7 +110,7 @@ mod killed {
     const RUN_LIMIT: Duration = Duration::from_secs(600);
 
     fn repo() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+        resi_testkit::repo_root()
     }
 
     fn zipcodes() -> Vec<String> {
@@ -479,27 +434,21 @@ mod killed {
         std::fs::write(&facts_path, serde_json::to_vec(&facts).unwrap()).unwrap();
 
         // The example scraper as verifier: deterministic answers, no network.
-        let wasm = std::fs::read(super::guests().join("example-scraper.wasm"))
-            .expect("cargo xtask guests");
-        std::fs::write(dir.join("verifier.wasm"), &wasm).unwrap();
-        let verifier = dir.join("verifier.toml");
-        std::fs::write(
-            &verifier,
-            format!(
-                "name = \"example\"\nversion = \"0.1.0\"\nwasm = \"verifier.wasm\"\nsha256 = \"{}\"\n",
-                hex::encode(Sha256::digest(&wasm))
-            ),
-        )
-        .unwrap();
+        let verifier = ScraperToml::guest("example-scraper", "example")
+            .wasm_file("verifier.wasm")
+            .write_as(dir, "verifier.toml");
 
         // Wallets and the local chain: the miners and both validators registered.
         let wallets = dir.join("wallets");
-        let cold = Hotkey::from_uri("//ValidatorCold").unwrap().public();
         let mut validator_keys = Vec::new();
         for (name, uri) in [("reference", "//Validator1"), ("crash", "//Validator2")] {
-            let loc = WalletLocation::new(wallets.to_str().unwrap(), name, "default").unwrap();
-            write_test_hotkey_wallet(&loc, &KeySource::Uri(uri.into()), &cold, true).unwrap();
-            validator_keys.push(Hotkey::from_uri(uri).unwrap());
+            validator_keys.push(resi_testkit::wallet::test_wallet(
+                &wallets,
+                name,
+                "default",
+                uri,
+                "//ValidatorCold",
+            ));
         }
         let chain_path = dir.join("chain.sqlite");
         let chain = LocalChain::open(&chain_path).unwrap();

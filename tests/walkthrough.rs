@@ -10,9 +10,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use resi_testkit::repo_root;
 
 /// The README's one ```bash block.
 fn walkthrough() -> String {

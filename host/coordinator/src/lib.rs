@@ -414,8 +414,12 @@ pub async fn serve<C: Chain + 'static>(
             let ep = epochs.clone();
             let res = tokio::task::spawn_blocking(move || ep.tick(now)).await;
             match res {
-                Ok(Err(e)) => tracing::error!(error = %resi_core::error::ErrorChain(&e), "epoch scheduler"),
-                Err(e) => tracing::error!(error = %resi_core::error::ErrorChain(&e), "epoch scheduler task"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %resi_core::error::ErrorChain(&e), "epoch scheduler")
+                }
+                Err(e) => {
+                    tracing::error!(error = %resi_core::error::ErrorChain(&e), "epoch scheduler task")
+                }
                 Ok(Ok(())) => {}
             }
             let max_window = 86_400 * 2;

@@ -2,7 +2,7 @@
 //! refusal (bad signature, stale/future timestamp, replay, unregistered, miner on a validator
 //! endpoint, wrong nonce, rate limit); and a restart mid-epoch that clients cannot notice.
 
-mod common;
+use crate::common;
 
 use common::*;
 use resi_client::{ApiClient, ClientConfig, RetryPolicy, StatusUpdate};

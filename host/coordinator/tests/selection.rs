@@ -2,7 +2,7 @@
 //! honeypot share, reproducibility from the seed. Also the validation-seed reveal after the
 //! deadline (with an injected clock).
 
-mod common;
+use crate::common;
 
 use common::*;
 use resi_coordinator::selection::{SelectionParams, select};

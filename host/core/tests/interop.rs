@@ -11,7 +11,6 @@ use resi_core::keys::{Hotkey, PublicKey, verify_hex};
 use resi_core::wallet::{KeySource, WalletLocation, write_test_hotkey_wallet};
 use serde_json::{Value, json};
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 const DEV_PHRASE: &str = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
@@ -42,8 +41,7 @@ fn python() -> Option<String> {
 }
 
 fn run(python: &str, request: &Value) -> Value {
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop/bittensor_interop.py");
+    let script = resi_testkit::repo_root().join("tests/interop/bittensor_interop.py");
     let mut child = Command::new(python)
         .arg(&script)
         .stdin(Stdio::piped())

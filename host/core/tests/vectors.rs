@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/bittensor")
+    resi_testkit::paths::fixtures().join("bittensor")
 }
 
 fn load(name: &str) -> Value {

@@ -6,7 +6,6 @@ use resi_core::wallet::{
     KeySource, Keyfile, WalletError, WalletLocation, nacl_decrypt, nacl_encrypt,
     write_test_hotkey_wallet,
 };
-use std::path::PathBuf;
 
 const MINER1: &str = "5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV";
 const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
@@ -14,8 +13,8 @@ const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
 const PASSWORD: &str = "TestOnly-pw-123!";
 
 fn wallets_dir() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/bittensor/wallet")
+    resi_testkit::paths::fixtures()
+        .join("bittensor/wallet")
         .to_string_lossy()
         .into_owned()
 }

@@ -20,7 +20,7 @@ const DEFAULT_ITERS: u64 = 3000;
 const MAX_LEN: usize = 64 * 1024;
 
 fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
+    resi_testkit::repo_root().join("fuzz")
 }
 
 fn target(name: &str) -> resi_fuzz_targets::Target {

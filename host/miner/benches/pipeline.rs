@@ -10,7 +10,6 @@ use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
 use resi_scraper::manifest::NetworkSection;
 use resi_scraper::{HttpGate, ManifestHost};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,12 +22,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("guests/dist"));
-    let wasm = std::fs::read(dir.join("market-scraper.wasm"))
-        .expect("market-scraper.wasm: run `cargo xtask guests`");
+    let wasm = resi_testkit::guest("market-scraper");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

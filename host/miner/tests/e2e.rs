@@ -11,17 +11,18 @@
 //!
 //! Needs the guests built (`cargo xtask guests`).
 
-mod support;
+use resi_testkit::coordinator as support;
 
 use resi_core::Hotkey;
 use resi_market::{Market, MarketConfig, serve_market};
 use resi_miner::{Miner, MinerConfig};
 use resi_submission::manifest::Manifest;
 use resi_submission::{ObjectKey, ReadCaps, SubmissionFile, read_listings};
+use resi_testkit::coordinator::StoreChoice;
+use resi_testkit::scraper::ScraperToml;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use support::StoreChoice;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn miner_completes_an_epoch_with_the_markets_listings() {
@@ -65,7 +66,7 @@ async fn miner_completes_an_epoch_with_the_markets_listings() {
 
     let hotkey = Hotkey::from_uri("//Alice").expect("alice");
     let coldkey = Hotkey::from_uri("//Bob").expect("bob").ss58();
-    let manifest_path = support::scraper_toml(tmp.path(), &server.base_url(), 120, "");
+    let manifest_path = ScraperToml::market(&server.base_url()).write(tmp.path());
     let make_miner = || {
         let client = resi_client::ApiClient::new(
             resi_client::ClientConfig::new(coord_url.clone()),
@@ -354,7 +355,7 @@ async fn store_down_mid_upload_then_back_loses_and_duplicates_nothing() {
     let hotkey = Hotkey::from_uri("//Alice").expect("alice");
     let hk = hotkey.ss58();
     let coldkey = Hotkey::from_uri("//Bob").expect("bob").ss58();
-    let manifest_path = support::scraper_toml(tmp.path(), &server.base_url(), 120, "");
+    let manifest_path = ScraperToml::market(&server.base_url()).write(tmp.path());
     let data_dir = tmp.path().join("miner");
     let make_miner = || {
         let mut ccfg = resi_client::ClientConfig::new(coord_url.clone());

@@ -7,60 +7,21 @@
 //!
 //! Needs the guests built (`cargo xtask guests`).
 
-mod support;
+use resi_testkit::coordinator as support;
 
 use resi_core::Hotkey;
 use resi_market::{Market, MarketConfig, serve_market};
 use resi_miner::{Miner, MinerConfig};
-use resi_store::{S3Config, Store};
+use resi_store::Store;
 use resi_submission::manifest::Manifest;
 use resi_submission::{ObjectKey, ReadCaps, SubmissionFile, read_listings};
+use resi_testkit::coordinator::StoreChoice;
+use resi_testkit::s3::{create_bucket, moto_config, moto_endpoint as s3_endpoint};
+use resi_testkit::scraper::ScraperToml;
 use serde_json::json;
-use std::io::{Read as _, Write as _};
 use std::sync::Arc;
-use support::StoreChoice;
 
 const EPOCH: &str = "2025-10-01T16-00-00";
-
-/// The moto endpoint, or None after a loud skip (a failure when `RESI_REQUIRE_S3=1`).
-fn s3_endpoint(test: &str) -> Option<String> {
-    match std::env::var("RESI_S3_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ => {
-            assert!(
-                std::env::var("RESI_REQUIRE_S3").as_deref() != Ok("1"),
-                "RESI_REQUIRE_S3=1 but RESI_S3_ENDPOINT is unset"
-            );
-            eprintln!(
-                "!!!! SKIPPED {test}: RESI_S3_ENDPOINT is not set (run `cargo xtask test`) !!!!"
-            );
-            None
-        }
-    }
-}
-
-/// Creates `bucket` on moto (which accepts an unsigned CreateBucket) with a plain HTTP/1.1 PUT.
-fn create_bucket(endpoint: &str, bucket: &str) {
-    let hostport = endpoint
-        .strip_prefix("http://")
-        .expect("RESI_S3_ENDPOINT is http://host:port")
-        .trim_end_matches('/');
-    let mut s = std::net::TcpStream::connect(hostport).expect("connect to moto");
-    s.write_all(
-        format!(
-            "PUT /{bucket} HTTP/1.1\r\nHost: {hostport}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
-        .as_bytes(),
-    )
-    .expect("send");
-    let mut answer = Vec::new();
-    s.read_to_end(&mut answer).expect("read");
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(
-        answer.starts_with("HTTP/1.1 200"),
-        "create bucket {bucket}: {answer}"
-    );
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn miner_uploads_an_epoch_to_s3_through_presigned_post() {
@@ -69,15 +30,7 @@ async fn miner_uploads_an_epoch_to_s3_through_presigned_post() {
     };
     let bucket = format!("resi-miner-e2e-{}", std::process::id());
     create_bucket(&endpoint, &bucket);
-    let store = Store::s3(S3Config {
-        endpoint: Some(endpoint.clone()),
-        bucket,
-        region: "us-east-1".into(),
-        access_key_id: "testing".into(),
-        secret_access_key: "testing-secret".into(),
-        path_style: true,
-    })
-    .expect("s3 store");
+    let store = Store::s3(moto_config(&endpoint, &bucket)).expect("s3 store");
 
     let tmp = tempfile::tempdir().expect("tmp");
     let market = Arc::new(
@@ -113,7 +66,7 @@ async fn miner_uploads_an_epoch_to_s3_through_presigned_post() {
 
     let hotkey = Hotkey::from_uri("//Alice").expect("alice");
     let coldkey = Hotkey::from_uri("//Bob").expect("bob").ss58();
-    let manifest_path = support::scraper_toml(tmp.path(), &server.base_url(), 120, "");
+    let manifest_path = ScraperToml::market(&server.base_url()).write(tmp.path());
     let make_miner = || {
         let client = resi_client::ApiClient::new(
             resi_client::ClientConfig::new(coord_url.clone()),

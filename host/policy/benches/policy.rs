@@ -15,7 +15,6 @@ use resi_policy::{Backend, NativeBackend, Observer, WasmBackend, run_epoch};
 use resi_sandbox::policy::wit;
 use resi_sandbox::policy::{PolicyEngine, PolicyEngineOptions};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Instant;
 
 const MINERS: u64 = 200;
@@ -138,9 +137,7 @@ impl Observer for Honest<'_> {
 }
 
 fn bench(c: &mut Criterion) {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/zipcode-competitive/1.0.0");
-    let release = Release::load(&dir).expect("release");
+    let release = Release::load(&resi_testkit::policy_release()).expect("release");
     let params = release.manifest.default_params.clone();
     let engine = PolicyEngine::new(PolicyEngineOptions::default()).expect("engine");
     let wasm = WasmBackend::new(engine.load(&release.wasm).expect("load"));

@@ -2,7 +2,7 @@
 //! independently with Python's hashlib, and order independence (shuffling zipcodes,
 //! submissions, observations and finalize's results gives identical outcome bytes).
 
-mod common;
+use crate::common;
 
 use common::*;
 use resi_policy::backend::{Backend, Called};

@@ -1,7 +1,7 @@
 //! The runner against misbehaving policies and observers: a policy that asks for the same
 //! listing again, an observer that answers too few requests, and per-call statistics.
 
-mod common;
+use crate::common;
 
 use resi_policy::backend::{Backend, Called};
 use resi_policy::error::ObserveError;

@@ -4,7 +4,7 @@
 //! it refuses zipcodes out of order, twice, unassigned or with another assignment, and an epoch
 //! finished with a zipcode missing.
 
-mod common;
+use crate::common;
 
 use common::*;
 use resi_policy::error::ObserveError;

@@ -7,7 +7,7 @@
 //! Units in the comments: shares are fractions of the epoch (`S = 10^18` in fixed point), ppb
 //! = `floor(raw * 10^9 / sum(raw))`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use resi_policy::input::{AssignmentJson, EpochInput, ObservedJson};

@@ -4,16 +4,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use resi_sandbox::policy::{PolicyEngine, PolicyEngineOptions};
-use std::path::PathBuf;
-
-fn guest(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"));
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{} ({e}); run `cargo xtask guests` first", path.display()))
-}
+use resi_testkit::guest;
 
 fn bench(c: &mut Criterion) {
     let bytes = guest("example-policy");

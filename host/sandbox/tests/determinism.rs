@@ -2,8 +2,6 @@
 //! identical fuel across 100 runs and across engine settings that must not matter
 //! (Cranelift optimization level, pooling vs on-demand allocation).
 
-mod common;
-
 use resi_sandbox::policy::wit::*;
 use resi_sandbox::policy::{Policy, PolicyEngine, PolicyEngineOptions};
 use wasmtime::OptLevel;
@@ -99,7 +97,7 @@ fn policy_with(opt_level: OptLevel, pooling: bool) -> Policy {
     };
     PolicyEngine::new(options)
         .expect("engine")
-        .load(&common::guest("example-policy"))
+        .load(&resi_testkit::guest("example-policy"))
         .expect("load")
 }
 

@@ -1,8 +1,6 @@
 //! Hostile policies against the deterministic engine: every limit holds, errors name the limit,
 //! and the host keeps working afterwards.
 
-mod common;
-
 use resi_sandbox::policy::wit::Epoch;
 use resi_sandbox::policy::{PolicyEngine, PolicyEngineOptions};
 use resi_sandbox::{SandboxError, Sha256Pin};
@@ -25,7 +23,7 @@ fn small_engine() -> PolicyEngine {
 
 fn hostile(engine: &PolicyEngine, mode: &str) -> SandboxError {
     let policy = engine
-        .load(&common::guest("hostile-policy"))
+        .load(&resi_testkit::guest("hostile-policy"))
         .expect("load hostile policy");
     policy
         .finalize(mode, &epoch(), &[])
@@ -76,11 +74,13 @@ fn host_survives_every_hostile_call() {
     for mode in ["loop", "membomb", "recurse", "panic"] {
         let _ = hostile(&engine, mode);
     }
-    let policy = engine.load(&common::guest("example-policy")).expect("load");
+    let policy = engine
+        .load(&resi_testkit::guest("example-policy"))
+        .expect("load");
     let info = policy.info().expect("info after hostile calls");
     assert_eq!(info.value.name, "example");
     let outcome = engine
-        .load(&common::guest("hostile-policy"))
+        .load(&resi_testkit::guest("hostile-policy"))
         .expect("load")
         .finalize("benign", &epoch(), &[])
         .expect("benign call");
@@ -90,7 +90,7 @@ fn host_survives_every_hostile_call() {
 #[test]
 fn hash_mismatch_is_refused_naming_both_hashes() {
     let engine = small_engine();
-    let bytes = common::guest("example-policy");
+    let bytes = resi_testkit::guest("example-policy");
     let wrong = Sha256Pin::of(b"some other policy");
     match engine.load_pinned(&bytes, &wrong) {
         Err(SandboxError::HashMismatch { expected, actual }) => {
@@ -109,7 +109,7 @@ fn hash_mismatch_is_refused_naming_both_hashes() {
 #[test]
 fn a_component_importing_wasi_is_refused_as_a_policy() {
     let engine = small_engine();
-    match engine.load(&common::guest("example-scraper")) {
+    match engine.load(&resi_testkit::guest("example-scraper")) {
         Err(SandboxError::ForbiddenImports { profile, imports }) => {
             assert_eq!(profile, "policy");
             assert!(

@@ -1,8 +1,6 @@
 //! Hostile scrapers against the scraper engine: time, memory and stack limits hold, emitted
 //! listings survive a timeout, imports are restricted, and the host keeps working.
 
-mod common;
-
 use resi_sandbox::SandboxError;
 use resi_sandbox::scraper::wit::*;
 use resi_sandbox::scraper::{HostAbort, ScraperEngine, ScraperEngineOptions, ScraperHost};
@@ -54,7 +52,7 @@ fn task(mode: &str) -> Task {
 async fn example_scraper_streams_its_listings() {
     let engine = engine();
     let scraper = engine
-        .load(&common::guest("example-scraper"))
+        .load(&resi_testkit::guest("example-scraper"))
         .expect("load");
     let run = scraper.scrape(RecordingHost::default(), &task("")).await;
     let summary = run.result.expect("scrape");
@@ -68,7 +66,7 @@ async fn example_scraper_streams_its_listings() {
 async fn infinite_loop_stops_on_time() {
     let engine = engine();
     let scraper = engine
-        .load(&common::guest("hostile-scraper"))
+        .load(&resi_testkit::guest("hostile-scraper"))
         .expect("load");
     let run = scraper
         .scrape(RecordingHost::default(), &task("loop"))
@@ -84,7 +82,7 @@ async fn infinite_loop_stops_on_time() {
 async fn emitted_listings_survive_a_timeout() {
     let engine = engine();
     let scraper = engine
-        .load(&common::guest("hostile-scraper"))
+        .load(&resi_testkit::guest("hostile-scraper"))
         .expect("load");
     let run = scraper
         .scrape(RecordingHost::default(), &task("emit-then-loop"))
@@ -101,7 +99,7 @@ async fn emitted_listings_survive_a_timeout() {
 async fn memory_bomb_stops_at_the_limit() {
     let engine = engine();
     let scraper = engine
-        .load(&common::guest("hostile-scraper"))
+        .load(&resi_testkit::guest("hostile-scraper"))
         .expect("load");
     let run = scraper
         .scrape(RecordingHost::default(), &task("membomb"))
@@ -117,7 +115,7 @@ async fn memory_bomb_stops_at_the_limit() {
 async fn deep_recursion_traps_cleanly() {
     let engine = engine();
     let scraper = engine
-        .load(&common::guest("hostile-scraper"))
+        .load(&resi_testkit::guest("hostile-scraper"))
         .expect("load");
     let run = scraper
         .scrape(RecordingHost::default(), &task("recurse"))
@@ -133,7 +131,7 @@ async fn deep_recursion_traps_cleanly() {
 async fn network_goes_only_through_the_host() {
     let engine = engine();
     let scraper = engine
-        .load(&common::guest("hostile-scraper"))
+        .load(&resi_testkit::guest("hostile-scraper"))
         .expect("load");
     let mut t = task("fetch");
     t.config.push((
@@ -153,14 +151,14 @@ async fn network_goes_only_through_the_host() {
 async fn host_keeps_working_after_hostile_guests() {
     let engine = engine();
     let hostile = engine
-        .load(&common::guest("hostile-scraper"))
+        .load(&resi_testkit::guest("hostile-scraper"))
         .expect("load");
     for mode in ["loop", "membomb", "recurse", "panic"] {
         let run = hostile.scrape(RecordingHost::default(), &task(mode)).await;
         assert!(run.result.is_err(), "mode {mode} should fail");
     }
     let scraper = engine
-        .load(&common::guest("example-scraper"))
+        .load(&resi_testkit::guest("example-scraper"))
         .expect("load");
     let run = scraper.scrape(RecordingHost::default(), &task("")).await;
     assert_eq!(run.result.expect("scrape").emitted, 250);
@@ -169,7 +167,7 @@ async fn host_keeps_working_after_hostile_guests() {
 #[tokio::test]
 async fn a_policy_component_is_not_a_scraper() {
     let engine = engine();
-    match engine.load(&common::guest("example-policy")) {
+    match engine.load(&resi_testkit::guest("example-policy")) {
         Err(SandboxError::MissingExport(what)) => assert!(what.contains("resi:scraper"), "{what}"),
         Err(other) => panic!("expected missing export, got {other}"),
         Ok(_) => panic!("a policy was accepted as a scraper"),

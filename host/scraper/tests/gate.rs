@@ -10,9 +10,9 @@ use resi_sandbox::scraper::wit::{FetchError, Request, Task};
 use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
 use resi_scraper::manifest::NetworkSection;
 use resi_scraper::{HttpGate, ManifestHost, MemorySink};
+use resi_testkit::guest;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -227,13 +227,6 @@ async fn secrets_are_injected_by_name_only() {
         1,
         "the refused request must not be sent"
     );
-}
-
-fn guest(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"));
-    std::fs::read(dir.join(format!("{name}.wasm"))).expect("built guests (cargo xtask guests)")
 }
 
 #[tokio::test]

@@ -7,15 +7,8 @@ use resi_sandbox::scraper::wit::Task;
 use resi_sandbox::scraper::{ScraperEngine, ScraperEngineOptions};
 use resi_scraper::manifest::NetworkSection;
 use resi_scraper::{HttpGate, ManifestHost, MemorySink};
+use resi_testkit::guest;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-fn guest(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"));
-    std::fs::read(dir.join(format!("{name}.wasm"))).expect("built guests (cargo xtask guests)")
-}
 
 fn task(mode: &str) -> Task {
     Task {

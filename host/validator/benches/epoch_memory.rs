@@ -312,7 +312,7 @@ fn mib(bytes: u64) -> String {
 }
 
 fn release() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/zipcode-competitive/1.0.0")
+    resi_testkit::policy_release()
 }
 
 /// The child: validates the epoch in `dir` and prints its figures.

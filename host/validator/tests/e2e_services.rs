@@ -19,6 +19,7 @@ use resi_miner::{Miner, MinerConfig};
 use resi_scraper::ScraperManifest;
 use resi_store::Store;
 use resi_submission::{ScraperInfo, UnsignedManifest, write_listings};
+use resi_testkit::scraper::ScraperToml;
 use resi_validator::db::Db;
 use resi_validator::report::ConsensusLevel;
 use resi_validator::validate::set_weights;
@@ -27,47 +28,11 @@ use resi_validator::{
     validate_epoch,
 };
 use serde_json::Value;
-use sha2::Digest as _;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 const EPOCH_SECS: i64 = 3600;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn guests_dir() -> PathBuf {
-    std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("guests/dist"))
-}
-
-/// A scraper.toml for the market scraper allowlisting `base_url`.
-fn scraper_toml(dir: &Path, base_url: &str) -> PathBuf {
-    let wasm = guests_dir().join("market-scraper.wasm");
-    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); build the guests: cargo xtask guests",
-            wasm.display()
-        )
-    });
-    let sha = hex::encode(sha2::Sha256::digest(&bytes));
-    std::fs::copy(&wasm, dir.join("market-scraper.wasm")).expect("copy wasm");
-    let path = dir.join("scraper.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "name = \"market\"\nversion = \"0.1.0\"\nwasm = \"market-scraper.wasm\"\nsha256 = \"{sha}\"\n\
-             [network]\nallow = [\"{base_url}\"]\nrequests_per_second = 1000\nburst = 1000\n\
-             [limits]\ntimeout_s = 120\nmax_listings = 5000\n[config]\nbase_url = \"{base_url}\"\n"
-        ),
-    )
-    .expect("write scraper.toml");
-    path
-}
 
 fn client(url: &str, key: &Hotkey) -> ApiClient {
     ApiClient::new(ClientConfig::new(url), Some(key.clone())).expect("client")
@@ -75,32 +40,9 @@ fn client(url: &str, key: &Hotkey) -> ApiClient {
 
 /// The moto S3 store of `cargo xtask test` (a fresh bucket), or None after a loud skip (a
 /// failure when `RESI_REQUIRE_S3=1`).
-async fn moto() -> Option<resi_store::S3Config> {
-    let Ok(endpoint) = std::env::var("RESI_S3_ENDPOINT") else {
-        assert!(
-            std::env::var("RESI_REQUIRE_S3").as_deref() != Ok("1"),
-            "RESI_REQUIRE_S3=1 but RESI_S3_ENDPOINT is unset"
-        );
-        eprintln!(
-            "!!!! SKIPPED the S3 run: RESI_S3_ENDPOINT is not set (run `cargo xtask test`) !!!!"
-        );
-        return None;
-    };
+fn moto() -> Option<resi_store::S3Config> {
     let bucket = format!("e2e-services-{}", std::process::id());
-    let r = reqwest::Client::new()
-        .put(format!("{endpoint}/{bucket}"))
-        .send()
-        .await
-        .expect("moto");
-    assert!(r.status().is_success(), "create bucket: {}", r.status());
-    Some(resi_store::S3Config {
-        endpoint: Some(endpoint),
-        bucket,
-        region: "us-east-1".into(),
-        access_key_id: "testing".into(),
-        secret_access_key: "testing-secret".into(),
-        path_style: true,
-    })
+    resi_testkit::s3::moto_bucket("the S3 run", &bucket)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +52,7 @@ async fn miners_coordinator_market_and_two_validators() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn miners_coordinator_market_and_two_validators_on_moto_s3() {
-    if let Some(s3) = moto().await {
+    if let Some(s3) = moto() {
         epoch_over_services(Some(s3)).await;
     }
 }
@@ -221,20 +163,11 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
         (0..n)
             .map(|i| Listing {
                 zpid: Some(format!("{}{:07}", 8_000 + salt, i)),
-                mls_id: None,
                 address: format!("{i} Nowhere Lane, Springfield"),
-                zipcode: zipcode.to_string(),
-                price: Some(300_000 + u64::from(i) * 1000),
-                bedrooms: Some(3),
-                bathrooms: Some(2.0),
-                sqft: Some(1500),
-                listing_date: "2025-09-01".into(),
-                property_type: "SINGLE_FAMILY".into(),
-                listing_status: "FOR_SALE".into(),
-                days_on_market: Some(10),
                 source_url: format!("{base_url}/homes/{}{:07}", 8_000 + salt, i),
                 scraped_timestamp: chrono::Utc::now()
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ..resi_testkit::listings::listing(zipcode, i)
             })
             .collect()
     };
@@ -299,7 +232,7 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     // The honest miners, one after another.
-    let manifest_path = scraper_toml(dir, &market_srv.base_url());
+    let manifest_path = ScraperToml::market(&market_srv.base_url()).write(dir);
     for (i, hk) in miners.iter().enumerate() {
         let loaded = ScraperManifest::load(&manifest_path).expect("load scraper");
         let mut mcfg = MinerConfig::new(dir.join(format!("miner{i}")), coldkey.clone());
@@ -328,8 +261,7 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
 
     let loaded = ScraperManifest::load(&manifest_path).expect("load scraper");
     let verifier = Arc::new(ComponentVerifier::load(&loaded).expect("verifier"));
-    let pin = PolicyPin::from_release(&repo().join("policies/zipcode-competitive/1.0.0"))
-        .expect("policy pin");
+    let pin = PolicyPin::from_release(&resi_testkit::policy_release()).expect("policy pin");
     let http = reqwest::Client::new();
     let mut reports = Vec::new();
     let mut dbs = Vec::new();

@@ -3,7 +3,7 @@
 //! manifest, listings for another zipcode, an unassigned zipcode. Each is recorded with its
 //! reason (in the report and in SQLite) and the epoch still scores the honest miner.
 
-mod common;
+use crate::common;
 
 use common::*;
 use resi_store::Store;

@@ -4,13 +4,10 @@
 use resi_policy::hash::{canonicalize_value, params_sha256};
 use resi_policy::vectors::Release;
 use resi_validator::PolicyPin;
-use std::path::PathBuf;
 use std::time::Duration;
 
 fn release() -> Release {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/zipcode-competitive/1.0.0");
-    Release::load(&dir).expect("release")
+    Release::load(&resi_testkit::policy_release()).expect("release")
 }
 
 #[test]

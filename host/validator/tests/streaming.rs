@@ -4,7 +4,7 @@
 //! `validated_data.parquet` holding exactly the winners' listings in (zipcode, rank) order.
 //! Zipcodes are assigned out of order, one with no submission at all.
 
-mod common;
+use crate::common;
 
 use common::*;
 use resi_policy::run_epoch;

@@ -4,7 +4,7 @@
 //! wins, and weights land on the local chain. Fault: the chain unreachable at weight time
 //! loses nothing, and the retry sets the weights once.
 
-mod common;
+use crate::common;
 
 use common::*;
 use resi_chain::{LocalChain, SubnetParams};

@@ -12,7 +12,7 @@ use zipcode_competitive_core::sample;
 
 /// The released policy directory.
 pub fn release_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/zipcode-competitive/1.0.0")
+    resi_testkit::policy_release()
 }
 
 /// The release, with its component verified against policy.toml.

@@ -21,7 +21,7 @@ pub fn key(n: u8) -> Hotkey {
 }
 
 pub fn release() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/zipcode-competitive/1.0.0")
+    resi_testkit::policy_release()
 }
 
 pub fn facts(zips: &[(&str, u32, bool, u32)]) -> EpochFacts {
@@ -44,26 +44,7 @@ pub fn facts(zips: &[(&str, u32, bool, u32)]) -> EpochFacts {
 }
 
 /// `n` real listings of `zipcode` (ids start at `first`).
-pub fn listings(zipcode: &str, first: u32, n: u32) -> Vec<Listing> {
-    (first..first + n)
-        .map(|i| Listing {
-            zpid: Some(format!("{zipcode}{i:05}")),
-            mls_id: None,
-            address: format!("{i} Market Street, Springfield"),
-            zipcode: zipcode.into(),
-            price: Some(300_000 + u64::from(i) * 1000),
-            bedrooms: Some(3),
-            bathrooms: Some(2.0),
-            sqft: Some(1500),
-            listing_date: "2025-09-01".into(),
-            property_type: "SINGLE_FAMILY".into(),
-            listing_status: "FOR_SALE".into(),
-            days_on_market: Some(10),
-            source_url: format!("http://market.local/homes/{zipcode}{i:05}"),
-            scraped_timestamp: "2025-10-01T17:00:00Z".into(),
-        })
-        .collect()
-}
+pub use resi_testkit::listings::listings;
 
 pub fn prefix(hk: &str, zipcode: &str) -> String {
     format!("data/hotkey={hk}/epoch={EPOCH}/zipcode={zipcode}/")

@@ -1,9 +1,7 @@
-//! Test support shared by the miner's end-to-end tests (also included by the top-level
-//! `tests/miner_crash.rs`): a stand-in coordinator on 127.0.0.1 that serves a fixed assignment,
+//! A stand-in coordinator on 127.0.0.1: [`start_coordinator`] serves a fixed assignment,
 //! records status reports, hands out real `resi-store` presigned-POST grants and (for a local
-//! store) accepts the uploads itself; and a `scraper.toml` writer for the market scraper.
-
-#![allow(dead_code)]
+//! store) accepts the uploads itself; [`serve_reveal`] answers the validators-only
+//! `/epoch/{id}` to correctly signed requests.
 
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -11,9 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use resi_store::{LocalGrants, Store};
 use serde_json::{Value, json};
-use sha2::Digest as _;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -128,35 +125,40 @@ pub async fn start_coordinator(store: StoreChoice, assignment: Value) -> (String
     (format!("http://{addr}"), coord)
 }
 
-/// Where `cargo xtask guests` put the components.
-pub fn guests_dir() -> PathBuf {
-    std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"))
-}
-
-/// Writes a scraper.toml for the market scraper allowlisting (only) `base_url`, with the given
-/// timeout and extra `[config]` lines (e.g. `page_size = "8"\n`).
-pub fn scraper_toml(dir: &Path, base_url: &str, timeout_s: u64, extra_config: &str) -> PathBuf {
-    let wasm = guests_dir().join("market-scraper.wasm");
-    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); build the guests: cargo xtask guests",
-            wasm.display()
-        )
-    });
-    let sha = hex::encode(sha2::Sha256::digest(&bytes));
-    std::fs::copy(&wasm, dir.join("market-scraper.wasm")).expect("copy wasm");
-    let path = dir.join("scraper.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "name = \"market\"\nversion = \"0.1.0\"\nwasm = \"market-scraper.wasm\"\nsha256 = \"{sha}\"\n\
-             [network]\nallow = [\"{base_url}\"]\nrequests_per_second = 1000\nburst = 1000\n\
-             [limits]\ntimeout_s = {timeout_s}\nmax_listings = 5000\n\
-             [config]\nbase_url = \"{base_url}\"\n{extra_config}"
+/// Serves `reveal` as the validators-only `/api/v1/zipcode-assignments/epoch/{epoch_id}`,
+/// answered only to a request signed by the hotkey it names (400 without the signature's
+/// query, 401 for a bad signature, 404 for another epoch); returns the base URL.
+pub async fn serve_reveal(epoch_id: &str, reveal: Value) -> String {
+    use axum::extract::{Path, Query};
+    use std::collections::HashMap;
+    let epoch_id = epoch_id.to_owned();
+    let app = Router::new().route(
+        "/api/v1/zipcode-assignments/epoch/{id}",
+        get(
+            move |Path(id): Path<String>, Query(q): Query<HashMap<String, String>>| {
+                let (epoch_id, reveal) = (epoch_id.clone(), reveal.clone());
+                async move {
+                    let (Some(hk), Some(sig), Some(ts)) =
+                        (q.get("hotkey"), q.get("signature"), q.get("timestamp"))
+                    else {
+                        return Err(StatusCode::BAD_REQUEST);
+                    };
+                    let ts: i64 = ts.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
+                    let msg = resi_core::commitments::validation(&id, ts);
+                    resi_core::verify_hex(hk, msg.as_bytes(), sig)
+                        .map_err(|_| StatusCode::UNAUTHORIZED)?;
+                    if id != epoch_id {
+                        return Err(StatusCode::NOT_FOUND);
+                    }
+                    Ok(Json(reveal))
+                }
+            },
         ),
-    )
-    .expect("write scraper.toml");
-    path
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
 }

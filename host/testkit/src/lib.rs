@@ -1,0 +1,67 @@
+//! Test support shared by resi's tests; a dev-dependency only, never part of a release.
+//!
+//! - [`paths`]: the repository root (from the *run-time* `CARGO_MANIFEST_DIR`, so a test binary
+//!   built in a shared target directory by another clone still reads this clone's files), the
+//!   built guest components (`$RESI_GUESTS_DIR` or `guests/dist`), the released policy.
+//! - [`s3`]: the moto S3 server `cargo xtask test` starts (`RESI_S3_ENDPOINT`), with loud skips.
+//! - [`wallet`] (feature `core`): the TEST ONLY wallet fixture and throwaway test wallets.
+//! - [`listings`] (feature `core`): plain valid listings.
+//! - [`coordinator`] (feature `coordinator`): a stand-in coordinator on 127.0.0.1.
+//! - [`scraper`] (feature `scraper`): `scraper.toml` files serialised from the real manifest type.
+//! - [`assert_every_test_file_is_a_module`]: keeps one-binary test targets complete.
+
+pub mod paths;
+pub mod s3;
+
+#[cfg(feature = "coordinator")]
+pub mod coordinator;
+#[cfg(feature = "core")]
+pub mod listings;
+#[cfg(feature = "scraper")]
+pub mod scraper;
+#[cfg(feature = "core")]
+pub mod wallet;
+
+pub use paths::{guest, guest_path, guests_dir, policy_release, repo_root};
+
+/// Panics unless every `*.rs` file directly in the folder `dir` of the checkout (e.g.
+/// `host/validator/tests`) other than `root`, and every `*/mod.rs` there, is declared as a module
+/// (`mod name;`) in `root`, the folder's one test target: a test file that is not a module would
+/// silently never run. Call it from a `#[test]` of that target.
+pub fn assert_every_test_file_is_a_module(dir: &str, root: &str) {
+    let dir = repo_root().join(dir);
+    let text = std::fs::read_to_string(dir.join(root))
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.join(root).display()));
+    let declared: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let l = l.strip_prefix("pub ").unwrap_or(l);
+            l.strip_prefix("mod ")?.strip_suffix(';')
+        })
+        .collect();
+    let mut missing = Vec::new();
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("directory entry").path();
+        let name = if path.is_dir() && path.join("mod.rs").is_file() {
+            path.file_name().and_then(|n| n.to_str()).map(str::to_owned)
+        } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with(root) {
+            path.file_stem().and_then(|n| n.to_str()).map(str::to_owned)
+        } else {
+            None
+        };
+        if let Some(name) = name
+            && !declared.contains(&name.as_str())
+        {
+            missing.push(name);
+        }
+    }
+    missing.sort();
+    assert!(
+        missing.is_empty(),
+        "{} does not declare `mod {};`: those tests would never run",
+        dir.join(root).display(),
+        missing.join(";`, `mod ")
+    );
+}
