@@ -495,7 +495,10 @@ fn search_listing(item: &Value, zip: &str, now: u64) -> Result<Listing, String> 
     if zipcode != zip {
         return Err(why(&format!("zipcode {zipcode} is not the assigned {zip}")));
     }
-    let price = whole_u64(item.get("price")).ok_or_else(|| why("no price"))?;
+    // Real pages carry `"price": 0` for homes without a shown price: no price at all.
+    let price = whole_u64(item.get("price"))
+        .filter(|p| *p > 0)
+        .ok_or_else(|| why("no price"))?;
     let property_type = text(item.get("propertyType"))
         .map(|t| property_type(&t))
         .ok_or_else(|| why("no propertyType"))?;
@@ -576,7 +579,9 @@ fn property_listing(home: &Value, now: u64) -> Result<Listing, String> {
             .unwrap_or_else(|| date_of_ms(now as i64));
         (price, date)
     } else {
-        let price = whole_u64(home.get("price")).ok_or_else(|| unverifiable("no price"))?;
+        let price = whole_u64(home.get("price"))
+            .filter(|p| *p > 0)
+            .ok_or_else(|| unverifiable("no price (absent or 0 at the source)"))?;
         let date = date_of(home.get("datePosted")).unwrap_or_else(|| date_of_ms(now as i64));
         (price, date)
     };

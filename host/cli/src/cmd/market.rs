@@ -90,6 +90,15 @@ pub struct MarketArgs {
     /// (0 where the market holds no homes) to FILE: the coordinator's `--market-data`.
     #[arg(long, value_name = "FILE")]
     counts_csv: Option<PathBuf>,
+    /// With --counts-csv: only these zipcodes (comma separated) instead of the whole table
+    /// (with --mimic each count generates every home of the zipcode).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        requires = "counts_csv",
+        value_name = "ZIPCODES"
+    )]
+    counts_for: Vec<String>,
     /// Serve the universe in a real source's wire format: zillow-rapidapi or redfin.
     #[arg(long, value_name = "SOURCE", value_parser = parse_source)]
     mimic: Option<resi_market::mimic::Source>,
@@ -185,12 +194,17 @@ fn write_counts(
     config: MarketConfig,
     path: &std::path::Path,
     mimic_days: Option<u32>,
+    only: &[String],
 ) -> anyhow::Result<ExitCode> {
     use std::fmt::Write as _;
     let market = market(config)?;
     let mut out = String::from("zipcode,expected_listings\n");
     let (mut zipcodes, mut homes) = (0u64, 0u64);
-    for z in market.zipcodes().iter() {
+    for z in market
+        .zipcodes()
+        .iter()
+        .filter(|z| only.is_empty() || only.iter().any(|o| o == &z.zipcode))
+    {
         let n = match mimic_days {
             Some(days) => resi_market::mimic::recent_sales(&market, &z.zipcode, days).len() as u32,
             None => market.count(&z.zipcode),
@@ -212,7 +226,12 @@ fn write_counts(
 pub fn run(args: MarketArgs) -> anyhow::Result<ExitCode> {
     let config = args.config();
     if let Some(path) = &args.counts_csv {
-        return write_counts(config, path, args.mimic.map(|_| args.sold_within_days));
+        return write_counts(
+            config,
+            path,
+            args.mimic.map(|_| args.sold_within_days),
+            &args.counts_for,
+        );
     }
     if let Some(source) = args.mimic {
         return serve_mimic(&args, source, config);
