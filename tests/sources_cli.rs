@@ -122,7 +122,7 @@ fn released_zillow_scraper_replays_real_pages_through_the_gate() {
     let route = format!("zillow-com1.p.rapidapi.com={}", m.addr);
     let ca = m.ca.to_str().expect("utf-8 path").to_owned();
     let manifest = "guests/scrapers/zillow-rapidapi/scraper.toml";
-    for zip in ["10001", "30309"] {
+    for zip in ["10001", "30309", "37201", "60601", "33101"] {
         let (ok, out, err) = resi(
             &[
                 "scraper",
@@ -158,7 +158,11 @@ fn released_zillow_scraper_replays_real_pages_through_the_gate() {
             .collect();
         got.sort();
         let want = expected_zpids(&replay.join(format!("search/{zip}-page1.json")), zip);
-        assert!(!want.is_empty());
+        assert_eq!(
+            want.is_empty(),
+            zip == "33101",
+            "33101 is the PO-box zipcode: `{{}}`"
+        );
         assert_eq!(got, want, "zipcode {zip}");
     }
     let wrong = "wrong-key-51d0";
@@ -183,6 +187,72 @@ fn released_zillow_scraper_replays_real_pages_through_the_gate() {
         "the key leaked"
     );
     // (Without the CA the handshake fails: host/scraper/tests gate routing test.)
+}
+
+/// The released Redfin scraper, unchanged, replays the real captured search (`{}&&` bodies)
+/// through the gate and emits exactly the sold homes of each zipcode (by MLS number): not the
+/// active homes with an old `soldDate`, not the neighbouring zipcodes' homes in the same body.
+#[test]
+fn released_redfin_scraper_replays_real_homes_through_the_gate() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let replay = repo_root().join("tests/fixtures/sources/redfin");
+    let m = mimic(
+        "redfin",
+        &["--replay", replay.to_str().expect("utf-8 path")],
+        tmp.path(),
+    );
+    let route = format!("www.redfin.com={}", m.addr);
+    let ca = m.ca.to_str().expect("utf-8 path").to_owned();
+    let body = |path: PathBuf| -> Value {
+        let text = std::fs::read_to_string(&path).expect("captured body");
+        serde_json::from_str(text.strip_prefix("{}&&").expect("{}&& prefix")).expect("json")
+    };
+    for (zip, region) in [("60540", "160540"), ("60563", "160563")] {
+        let gis = body(replay.join(format!("gis/{region}-page1.json")));
+        let mut want: Vec<String> = gis["payload"]["homes"]
+            .as_array()
+            .expect("homes")
+            .iter()
+            .filter(|h| {
+                h["zip"] == zip && matches!(h["mlsStatus"].as_str(), Some("Sold" | "Closed"))
+            })
+            .filter_map(|h| h["mlsId"]["value"].as_str().map(str::to_owned))
+            .collect();
+        want.sort();
+        assert!(!want.is_empty(), "{zip}");
+        let (ok, out, err) = resi(
+            &[
+                "scraper",
+                "test",
+                "guests/scrapers/redfin/scraper.toml",
+                "--zipcode",
+                zip,
+                "--json",
+                "--resolve",
+                &route,
+                "--ca-cert",
+                &ca,
+            ],
+            &[],
+        );
+        assert!(ok, "{out}\n{err}");
+        let v: Value = serde_json::from_str(&out).expect("json");
+        let mut got: Vec<String> = v["listings"]
+            .as_array()
+            .expect("listings")
+            .iter()
+            .map(|l| {
+                assert_eq!(l["valid"], true, "{l}");
+                assert_eq!(l["listing"]["zipcode"], zip, "{l}");
+                l["listing"]["mls_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "zipcode {zip}");
+    }
 }
 
 /// The owner's counts from a real source: `resi scraper count` through the Redfin mimic writes
