@@ -362,12 +362,12 @@ fn fault_rates_hold_roughly_and_cover_every_kind() {
 #[test]
 fn invalid_configs_are_refused_with_a_reason() {
     let mut c = config(1);
-    c.max_listings = 5_000;
+    c.max_listings = 10_000;
     assert!(
         Market::new(c)
             .expect_err("cap")
             .to_string()
-            .contains("cap of 1000")
+            .contains("cap of 9999")
     );
     let mut c = config(1);
     c.min_listings = 600;

@@ -572,7 +572,11 @@ async fn replay_verifies_every_captured_property() {
         }
     }
     assert_eq!(unpriced, 2, "the two captured homes shown at price 0");
-    assert_eq!(compared, 155 - 2, "every emitted item whose property was verified");
+    assert_eq!(
+        compared,
+        155 - 2,
+        "every emitted item whose property was verified"
+    );
     // Unknown and impossible zpids.
     for zpid in ["1", "99999999999", "not-a-zpid"] {
         let run = scraper
