@@ -5,6 +5,7 @@
 mod market;
 mod redfin;
 mod scraper;
+mod support;
 mod zillow_rapidapi;
 
 #[test]

@@ -11,6 +11,7 @@ use resi_market::{Market, MarketConfig, RateLimit};
 use resi_sandbox::SandboxError;
 use resi_sandbox::scraper::wit::*;
 use resi_sandbox::scraper::{HostAbort, ScraperEngine, ScraperEngineOptions, ScraperHost};
+use resi_testkit::guest;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -64,35 +65,13 @@ impl ScraperHost for Host {
             return Err(FetchError::NotAllowed(request.url));
         };
         let url = format!("{}{rest}", self.base);
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|e| FetchError::InvalidRequest(format!("method {:?}: {e}", request.method)))?;
-        let mut builder = self.client.request(method, &url);
+        let mut builder = super::support::request(&self.client, &request, &url)?;
         for (name, value) in request.headers {
             builder = builder.header(name, value);
         }
-        if let Some(body) = request.body {
-            builder = builder.body(body);
-        }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
-        let status = response.status().as_u16();
-        self.statuses.push(status);
-        let headers = response
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
-        Ok(Response {
-            status,
-            headers,
-            body: body.to_vec(),
-        })
+        let response = super::support::send(builder).await?;
+        self.statuses.push(response.status);
+        Ok(response)
     }
 
     async fn emit(&mut self, batch: Vec<Listing>) -> Result<(), HostAbort> {
@@ -106,19 +85,6 @@ impl ScraperHost for Host {
     }
 }
 
-fn guest(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"));
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); build the guests first: cargo xtask guests",
-            path.display()
-        )
-    })
-}
-
 fn engine() -> ScraperEngine<Host> {
     let mut options = ScraperEngineOptions::default();
     options.limits.timeout = Some(Duration::from_secs(300));
@@ -126,7 +92,9 @@ fn engine() -> ScraperEngine<Host> {
 }
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/sources/redfin")
+    resi_testkit::repo_root()
+        .join("tests/fixtures")
+        .join("sources/redfin")
 }
 
 /// Serves the mimic on 127.0.0.1:0; returns its base URL and state.

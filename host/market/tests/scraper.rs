@@ -11,8 +11,8 @@ use resi_market::{
 use resi_sandbox::SandboxError;
 use resi_sandbox::scraper::wit::*;
 use resi_sandbox::scraper::{HostAbort, ScraperEngine, ScraperEngineOptions, ScraperHost};
+use resi_testkit::guest;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -42,34 +42,11 @@ impl PassThrough {
 
 impl ScraperHost for PassThrough {
     async fn fetch(&mut self, request: Request) -> Result<Response, FetchError> {
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|e| FetchError::InvalidRequest(format!("method {:?}: {e}", request.method)))?;
-        let mut builder = self.client.request(method, &request.url);
+        let mut builder = super::support::request(&self.client, &request, &request.url)?;
         for (name, value) in request.headers {
             builder = builder.header(name, value);
         }
-        if let Some(body) = request.body {
-            builder = builder.body(body);
-        }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
-        Ok(Response {
-            status,
-            headers,
-            body: body.to_vec(),
-        })
+        super::support::send(builder).await
     }
 
     async fn emit(&mut self, batch: Vec<Listing>) -> Result<(), HostAbort> {
@@ -81,19 +58,6 @@ impl ScraperHost for PassThrough {
     fn log(&mut self, _level: Level, message: String) {
         self.logs.push(message);
     }
-}
-
-fn guest(name: &str) -> Vec<u8> {
-    let dir = std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"));
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); build the guests first: cargo xtask guests",
-            path.display()
-        )
-    })
 }
 
 fn engine() -> ScraperEngine<PassThrough> {

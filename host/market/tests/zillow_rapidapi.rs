@@ -36,7 +36,9 @@ const TEST_KEY: &str = "resi-test-key-5d1f0c7a9e";
 const ZILLOW: &str = "https://www.zillow.com";
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/sources/zillow-rapidapi")
+    resi_testkit::repo_root()
+        .join("tests/fixtures")
+        .join("sources/zillow-rapidapi")
 }
 
 /// Something the test host does instead of a request.
@@ -116,9 +118,8 @@ impl ScraperHost for TestHost {
         if let Some(fake) = &self.fake {
             return Ok(fake.answer(rest));
         }
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|e| FetchError::InvalidRequest(e.to_string()))?;
-        let mut builder = self.client.request(method, format!("{}{rest}", self.base));
+        let url = format!("{}{rest}", self.base);
+        let mut builder = super::support::request(&self.client, &request, &url)?;
         for (name, value) in request.headers {
             let value = if value.contains(SECRET_REF) {
                 match &self.secret {
@@ -134,30 +135,14 @@ impl ScraperHost for TestHost {
             };
             builder = builder.header(name, value);
         }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
-        let status = response.status().as_u16();
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
-        let retry_after = headers
+        let response = super::support::send(builder).await?;
+        let retry_after = response
+            .headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
             .map(|(_, v)| v.clone());
-        self.answers.push((status, retry_after));
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
-        Ok(Response {
-            status,
-            headers,
-            body: body.to_vec(),
-        })
+        self.answers.push((response.status, retry_after));
+        Ok(response)
     }
 
     async fn emit(&mut self, batch: Vec<Listing>) -> Result<(), HostAbort> {
@@ -216,16 +201,7 @@ fn market(min: u32, max: u32) -> Arc<Market> {
 }
 
 fn guest() -> Vec<u8> {
-    let dir = std::env::var_os("RESI_GUESTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../guests/dist"));
-    let path = dir.join("zillow-rapidapi-scraper.wasm");
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} ({e}); build the guests first: cargo xtask guests",
-            path.display()
-        )
-    })
+    resi_testkit::guest("zillow-rapidapi-scraper")
 }
 
 fn scraper() -> Scraper<TestHost> {
@@ -1240,8 +1216,7 @@ async fn throughput_at_a_plan_rate_limit() {
 /// its config scrapes a zipcode under the manifest's sandbox limits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn template_manifest_loads_and_scrapes() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../guests/scrapers/zillow-rapidapi/scraper.toml");
+    let path = resi_testkit::repo_root().join("guests/scrapers/zillow-rapidapi/scraper.toml");
     let loaded = resi_scraper::ScraperManifest::load_with_secrets(&path, |name| {
         (name == "RAPIDAPI_KEY").then(|| TEST_KEY.to_string())
     })
