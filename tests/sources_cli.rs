@@ -359,6 +359,29 @@ fn devnet_through_each_real_source() {
                 assert_eq!(m["failed_gates"], serde_json::json!({}), "{source}: {m}");
             }
         }
+        // The mimic's key reached the requests only: no file the run left holds it (wallets,
+        // SQLite, parquet, manifests, reports, the scraper.toml copy).
+        let key = b"resi-devnet-mimic-key";
+        let mut files = vec![data.clone()];
+        let mut checked = 0;
+        while let Some(p) = files.pop() {
+            if p.is_dir() {
+                files.extend(
+                    std::fs::read_dir(&p)
+                        .expect("dir")
+                        .flatten()
+                        .map(|e| e.path()),
+                );
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                assert!(
+                    !bytes.windows(key.len()).any(|w| w == key),
+                    "{} holds the key",
+                    p.display()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "{checked} files");
         for v in epoch["validators"].as_array().expect("validators") {
             assert_eq!(v["outcome_hash"], epoch["validators"][0]["outcome_hash"]);
             let validated = v["validated_listings"].as_u64().unwrap_or(0);
