@@ -84,9 +84,10 @@ pub enum ChainError {
         /// Blocks still to wait.
         blocks_remaining: u64,
     },
-    /// The subnet requires commit-reveal weights; a plain `set_weights` would be rejected.
+    /// The subnet requires commit-reveal weights; a plain `set_weights` would be rejected (the
+    /// local chain has no timelocked commits).
     #[error(
-        "subnet {netuid} has commit-reveal weights enabled (CommitRevealWeightsEnabled): plain set_weights is rejected by the chain and timelocked commits are not supported yet"
+        "subnet {netuid} has commit-reveal weights enabled (CommitRevealWeightsEnabled): plain set_weights is rejected, and this chain takes no timelocked commits"
     )]
     CommitRevealEnabled {
         /// The subnet.
@@ -133,6 +134,73 @@ pub enum ChainError {
         /// Subnet size.
         n: u16,
     },
+    /// Fewer weights than the subnet's `MinAllowedWeights` asks for.
+    #[error(
+        "{len} weights on subnet {netuid}, which needs at least {required} (min(n, MinAllowedWeights))"
+    )]
+    TooFewWeights {
+        /// The subnet.
+        netuid: u16,
+        /// Number of weights given.
+        len: usize,
+        /// The minimum.
+        required: usize,
+    },
+    /// One weight's share of the sum exceeds the subnet's `MaxWeightsLimit`.
+    #[error(
+        "the largest weight is {share_ppm} ppm of the sum on subnet {netuid}, above MaxWeightsLimit {limit}/65535"
+    )]
+    MaxWeightExceeded {
+        /// The subnet.
+        netuid: u16,
+        /// The largest weight's share of the sum, parts per million.
+        share_ppm: u64,
+        /// `MaxWeightsLimit`.
+        limit: u16,
+    },
+    /// The extrinsic was included but its dispatch failed: the chain's error, named from its
+    /// metadata (e.g. `SubtensorModule.SettingWeightsTooFast`).
+    #[error("{call} was included in block {block} but failed: {pallet}.{name}{}", if docs.is_empty() { String::new() } else { format!(" ({docs})") })]
+    DispatchFailed {
+        /// The call that was sent.
+        call: String,
+        /// The block it was included in (`0x` hash).
+        block: String,
+        /// The pallet of the error (`SubtensorModule`), or `DispatchError` for a non-module
+        /// error.
+        pallet: String,
+        /// The error's name (`SettingWeightsTooFast`, `BadOrigin`, ...).
+        name: String,
+        /// The error's documentation from the metadata.
+        docs: String,
+    },
+    /// The extrinsic left the pool without being included (`dropped`, `invalid`, `usurped`,
+    /// expired era, finality timeout, or not seen before the deadline).
+    #[error("{call} (tx {tx_hash}) was not included: {status}")]
+    NotIncluded {
+        /// The call that was sent.
+        call: String,
+        /// The extrinsic hash.
+        tx_hash: String,
+        /// What the node reported, or why resi stopped watching.
+        status: String,
+    },
+    /// The extrinsic succeeded but the storage it should have changed did not change.
+    #[error("{call} succeeded in block {block} but {what}")]
+    NotConfirmed {
+        /// The call that was sent.
+        call: String,
+        /// The block (`0x` hash).
+        block: String,
+        /// What storage read disagreed.
+        what: String,
+    },
+    /// The timelocked commit could not be built.
+    #[error("timelocked commit")]
+    Timelock(#[from] resi_timelock::TimelockError),
+    /// The reveal round could not be computed from the subnet's epoch schedule.
+    #[error("reveal round")]
+    Schedule(#[from] resi_timelock::schedule::ScheduleError),
     /// The local chain's subnet has no free uid left.
     #[error("subnet {netuid} is full ({max_uids} uids)")]
     SubnetFull {

@@ -10,7 +10,9 @@
 //! - [`scale`]: SCALE encoding of calls, storage keys, eras and signed v4 extrinsics.
 //! - [`metadata`]: decoding runtime metadata (V14/V15/V16) and resolving pallets, calls, storage
 //!   hashers and transaction extensions by name.
-//! - [`rpc`]: a small substrate JSON-RPC client over HTTP (reqwest).
+//! - [`events`]: a block's `System.Events` decoded with the runtime's registry (success, or
+//!   the failed dispatch named from the metadata).
+//! - [`rpc`]: a small substrate JSON-RPC client over WebSocket (reconnecting) or HTTP.
 //! - [`network`]: `--subtensor.network` names (`finney`, `test`, `local`, URLs) to endpoints.
 //! - [`subtensor`]: [`SubtensorChain`], the [`Chain`] implementation over JSON-RPC.
 //!
@@ -21,6 +23,7 @@
 
 pub mod checks;
 pub mod error;
+pub mod events;
 pub mod local;
 pub mod metadata;
 pub mod network;
@@ -33,7 +36,7 @@ pub use error::ChainError;
 pub use local::{LocalChain, SubnetParams};
 pub use network::Network;
 pub use subtensor::SubtensorChain;
-pub use types::{Metagraph, Neuron, TxResult};
+pub use types::{Hyperparameters, Metagraph, Neuron, TxResult, Wait};
 
 use resi_core::keys::{Hotkey, PublicKey};
 use std::future::Future;
@@ -87,6 +90,16 @@ pub enum AnyChain {
     Local(LocalChain),
     /// A subtensor node over JSON-RPC.
     Subtensor(SubtensorChain),
+}
+
+impl AnyChain {
+    /// The subnet's hyperparameters.
+    pub async fn hyperparameters(&self, netuid: u16) -> Result<Hyperparameters, ChainError> {
+        match self {
+            AnyChain::Local(c) => c.hyperparameters(netuid),
+            AnyChain::Subtensor(c) => c.hyperparameters(netuid).await,
+        }
+    }
 }
 
 impl Chain for AnyChain {

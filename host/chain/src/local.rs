@@ -47,6 +47,10 @@ pub struct SubnetParams {
     pub max_uids: u16,
 }
 
+/// The local chain's `MinAllowedWeights` (subtensor's default for a new subnet); its
+/// `MaxWeightsLimit` is 65535 (no limit).
+pub const LOCAL_MIN_ALLOWED_WEIGHTS: u16 = 1;
+
 impl Default for SubnetParams {
     /// subtensor's defaults for a new subnet, except commit-reveal, which is off (the local
     /// chain has no timelock commits).
@@ -373,7 +377,36 @@ impl LocalChain {
         }))
     }
 
-    /// The parameters of subnet `netuid`; [`ChainError::UnknownNetuid`] if it does not exist.
+    /// Subnet `netuid`'s hyperparameters in the shape subtensor's are printed (the local chain
+    /// has no MinAllowedWeights, MaxWeightsLimit or epoch schedule of its own).
+    pub fn hyperparameters(&self, netuid: u16) -> Result<crate::Hyperparameters, ChainError> {
+        let p = self.subnet_params(netuid)?;
+        let meta = self.metagraph_now(netuid)?;
+        Ok(crate::Hyperparameters {
+            netuid,
+            block: meta.block,
+            tempo: p.tempo,
+            weights_set_rate_limit: p.weights_set_rate_limit,
+            commit_reveal_enabled: p.commit_reveal_enabled,
+            reveal_period_epochs: 1,
+            commit_reveal_version: 4,
+            weights_version_key: p.weights_version_key,
+            min_allowed_weights: LOCAL_MIN_ALLOWED_WEIGHTS,
+            max_weights_limit: u16::MAX,
+            subnetwork_n: meta.n,
+            max_allowed_uids: p.max_uids,
+            immunity_period: 0,
+            activity_cutoff: 0,
+            block_time_secs: self.block_secs()? as f64,
+            reveal_model: "none (the local chain takes no timelocked commits)".into(),
+            last_epoch_block: 0,
+            pending_epoch_at: 0,
+            subnet_epoch_index: 0,
+            blocks_since_last_step: 0,
+        })
+    }
+
+    /// The subnet's parameters; [`ChainError::UnknownNetuid`] if it does not exist.
     pub fn subnet_params(&self, netuid: u16) -> Result<SubnetParams, ChainError> {
         let conn = self.lock();
         self.params_in(&conn, netuid)?
@@ -541,6 +574,8 @@ impl LocalChain {
             commit_reveal_enabled: params.commit_reveal_enabled,
             weights_set_rate_limit: params.weights_set_rate_limit,
             tempo: params.tempo,
+            min_allowed_weights: LOCAL_MIN_ALLOWED_WEIGHTS,
+            max_weights_limit: u16::MAX,
         })
     }
 
@@ -624,6 +659,9 @@ impl LocalChain {
             block: meta.block,
             tx_hash,
             call: "set_weights".into(),
+            included_in: None,
+            finalized: true,
+            reveal_round: None,
         })
     }
 

@@ -40,6 +40,33 @@ pub struct PalletInfo {
     pub storage: Vec<StorageInfo>,
     /// Type id of the pallet's call enum, if it has calls.
     pub call_ty: Option<u32>,
+    /// Type id of the pallet's error enum, if it has errors (`DispatchError::Module` names one
+    /// of its variants).
+    pub error_ty: Option<u32>,
+    /// The pallet's constants.
+    pub constants: Vec<ConstantInfo>,
+}
+
+/// One pallet constant (e.g. `Aura.SlotDuration`).
+#[derive(Debug, Clone)]
+pub struct ConstantInfo {
+    /// Constant name.
+    pub name: String,
+    /// Type id of the value.
+    pub ty: u32,
+    /// SCALE bytes of the value.
+    pub value: Vec<u8>,
+}
+
+/// A pallet error resolved from a `DispatchError::Module` (pallet index, error index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleErrorInfo {
+    /// The pallet's name (e.g. `SubtensorModule`).
+    pub pallet: String,
+    /// The error's name (e.g. `SettingWeightsTooFast`).
+    pub name: String,
+    /// The error's documentation, joined into one line.
+    pub docs: String,
 }
 
 /// One transaction extension (signed extension) of v4 extrinsics, in payload order.
@@ -138,6 +165,16 @@ macro_rules! pallets_of {
                     })
                     .unwrap_or_default(),
                 call_ty: p.calls.as_ref().map(|c| c.ty.id),
+                error_ty: p.error.as_ref().map(|e| e.ty.id),
+                constants: p
+                    .constants
+                    .iter()
+                    .map(|c| ConstantInfo {
+                        name: c.name.clone(),
+                        ty: c.ty.id,
+                        value: c.value.clone(),
+                    })
+                    .collect(),
             })
             .collect::<Vec<_>>()
     };
@@ -298,6 +335,55 @@ impl ChainMetadata {
             .find(|e| e.name == item)
             .ok_or_else(|| meta_err(format!("pallet {pallet} has no storage item {item}")))?;
         Ok((prefix, entry))
+    }
+
+    /// True if the runtime has storage item `pallet.item` (how resi tells runtime generations
+    /// apart, e.g. `SubtensorModule.SubnetEpochIndex`).
+    pub fn has_storage(&self, pallet: &str, item: &str) -> bool {
+        self.storage(pallet, item).is_ok()
+    }
+
+    /// The constant `pallet.name`, decoded as `T` (all bytes consumed).
+    pub fn constant<T: Decode>(&self, pallet: &str, name: &str) -> Result<T, ChainError> {
+        let p = self.pallet(pallet)?;
+        let c = p
+            .constants
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| meta_err(format!("pallet {pallet} has no constant {name}")))?;
+        let mut bytes = &c.value[..];
+        let value = T::decode(&mut bytes)
+            .map_err(|e| meta_err(format!("constant {pallet}.{name} does not decode: {e}")))?;
+        if !bytes.is_empty() {
+            return Err(meta_err(format!(
+                "constant {pallet}.{name} has {} trailing bytes",
+                bytes.len()
+            )));
+        }
+        Ok(value)
+    }
+
+    /// The pallet error a `DispatchError::Module { index, error }` names: the pallet with
+    /// `pallet_index`, the variant `error_index` of its error enum. `None` if the runtime has no
+    /// such pallet or error.
+    pub fn module_error(&self, pallet_index: u8, error_index: u8) -> Option<ModuleErrorInfo> {
+        let p = self.pallets.iter().find(|p| p.index == pallet_index)?;
+        let ty = self.registry.resolve(p.error_ty?)?;
+        let TypeDef::Variant(v) = &ty.type_def else {
+            return None;
+        };
+        let variant = v.variants.iter().find(|v| v.index == error_index)?;
+        Some(ModuleErrorInfo {
+            pallet: p.name.clone(),
+            name: variant.name.clone(),
+            docs: variant
+                .docs
+                .iter()
+                .map(|d| d.trim())
+                .filter(|d| !d.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
     }
 
     /// The transaction extensions of v4 extrinsics, in payload order.

@@ -1,23 +1,20 @@
 //! `--subtensor.network` values as bittensor users write them, mapped to JSON-RPC endpoints.
 //!
 //! Names map to the endpoints the Python SDK uses: `finney` (mainnet), `test` (testnet),
-//! `archive`, `local` (`ws://127.0.0.1:9944`). A URL is taken as given.
-//!
-//! **WebSocket URLs.** resi speaks JSON-RPC over HTTP only. Substrate nodes (and so subtensor)
-//! serve HTTP and WebSocket JSON-RPC on the same port, so `ws://` becomes `http://` and `wss://`
-//! becomes `https://` with the same host, port and path. Nothing resi calls needs a subscription.
+//! `archive`, `local` (`ws://127.0.0.1:9944`). A `ws://`, `wss://`, `http://` or `https://` URL
+//! is taken as given; `--subtensor.chain_endpoint` (an URL) overrides the network, as in
+//! bittensor. WebSocket URLs are reached over WebSocket (subscriptions, one connection), HTTP
+//! URLs over HTTP (one request per call, inclusion followed by polling).
 
 use crate::error::ChainError;
 
-/// A subtensor network: a display name and the HTTP(S) JSON-RPC endpoint resi talks to.
+/// A subtensor network: a display name and the JSON-RPC endpoint resi talks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Network {
     /// The name as given (`finney`, `test`, ..., or the URL).
     pub name: String,
-    /// The websocket URL bittensor would use (for display), or the URL as given.
+    /// The endpoint URL (`ws://`, `wss://`, `http://` or `https://`).
     pub url: String,
-    /// The HTTP(S) JSON-RPC endpoint.
-    pub http_endpoint: String,
 }
 
 /// bittensor's mainnet entrypoint.
@@ -40,33 +37,51 @@ impl Network {
             "local" => LOCAL_URL.to_owned(),
             _ => trimmed.to_owned(),
         };
-        let http_endpoint = to_http(&url).ok_or_else(|| ChainError::BadNetwork(s.to_owned()))?;
+        if !is_endpoint(&url) {
+            return Err(ChainError::BadNetwork(s.to_owned()));
+        }
         Ok(Self {
             name: trimmed.to_owned(),
             url,
-            http_endpoint,
         })
+    }
+
+    /// The network for `--subtensor.network NETWORK` and `--subtensor.chain_endpoint URL`:
+    /// the endpoint wins when both are given (bittensor's rule), named after the network.
+    pub fn from_flags(
+        network: Option<&str>,
+        endpoint: Option<&str>,
+    ) -> Result<Option<Self>, ChainError> {
+        match (network, endpoint) {
+            (_, Some(url)) => {
+                let mut net = Self::parse(url)?;
+                if !is_endpoint(url.trim()) {
+                    return Err(ChainError::BadNetwork(url.to_owned()));
+                }
+                if let Some(name) = network {
+                    net.name = name.trim().to_owned();
+                }
+                Ok(Some(net))
+            }
+            (Some(name), None) => Self::parse(name).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// True when the endpoint is a WebSocket (`ws://` or `wss://`).
+    pub fn is_websocket(&self) -> bool {
+        let lower = self.url.to_ascii_lowercase();
+        lower.starts_with("ws://") || lower.starts_with("wss://")
     }
 }
 
-/// `ws://` -> `http://`, `wss://` -> `https://`; http(s) URLs unchanged; anything else `None`.
-fn to_http(url: &str) -> Option<String> {
+/// A `ws://`, `wss://`, `http://` or `https://` URL with a host.
+fn is_endpoint(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
-    let (scheme, rest) = if let Some(rest) = lower.strip_prefix("ws://") {
-        ("http://", &url[url.len() - rest.len()..])
-    } else if let Some(rest) = lower.strip_prefix("wss://") {
-        ("https://", &url[url.len() - rest.len()..])
-    } else if let Some(rest) = lower.strip_prefix("http://") {
-        ("http://", &url[url.len() - rest.len()..])
-    } else if let Some(rest) = lower.strip_prefix("https://") {
-        ("https://", &url[url.len() - rest.len()..])
-    } else {
-        return None;
-    };
-    if rest.is_empty() || rest.starts_with('/') {
-        return None;
-    }
-    Some(format!("{scheme}{rest}"))
+    let rest = ["ws://", "wss://", "http://", "https://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme));
+    matches!(rest, Some(rest) if !rest.is_empty() && !rest.starts_with('/'))
 }
 
 #[cfg(test)]
@@ -75,38 +90,47 @@ mod tests {
 
     #[test]
     fn names_and_urls() {
-        let f = Network::parse("finney").unwrap();
+        assert_eq!(Network::parse("finney").unwrap().url, FINNEY_URL);
+        assert!(Network::parse("finney").unwrap().is_websocket());
+        assert_eq!(Network::parse("test").unwrap().url, TEST_URL);
+        assert_eq!(Network::parse("local").unwrap().url, LOCAL_URL);
         assert_eq!(
-            f.http_endpoint,
-            "https://entrypoint-finney.opentensor.ai:443"
+            Network::parse("ws://10.0.0.1:9944/rpc").unwrap().url,
+            "ws://10.0.0.1:9944/rpc"
         );
+        let http = Network::parse("http://127.0.0.1:1234").unwrap();
+        assert_eq!(http.url, "http://127.0.0.1:1234");
+        assert!(!http.is_websocket());
+        for bad in ["mars", "ws://", "ftp://x", "wss:///path"] {
+            assert!(
+                matches!(Network::parse(bad), Err(ChainError::BadNetwork(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn chain_endpoint_overrides_network() {
+        let n = Network::from_flags(Some("finney"), Some("ws://127.0.0.1:9946"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.url, "ws://127.0.0.1:9946");
+        assert_eq!(n.name, "finney");
+        let n = Network::from_flags(None, Some("wss://node.example:443"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.url, "wss://node.example:443");
         assert_eq!(
-            Network::parse("test").unwrap().http_endpoint,
-            "https://test.finney.opentensor.ai:443"
-        );
-        assert_eq!(
-            Network::parse("local").unwrap().http_endpoint,
-            "http://127.0.0.1:9944"
-        );
-        assert_eq!(
-            Network::parse("ws://10.0.0.1:9944/rpc")
+            Network::from_flags(Some("test"), None)
                 .unwrap()
-                .http_endpoint,
-            "http://10.0.0.1:9944/rpc"
-        );
-        assert_eq!(
-            Network::parse("http://127.0.0.1:1234")
                 .unwrap()
-                .http_endpoint,
-            "http://127.0.0.1:1234"
+                .url,
+            TEST_URL
         );
-        assert!(matches!(
-            Network::parse("mars"),
-            Err(ChainError::BadNetwork(_))
-        ));
-        assert!(matches!(
-            Network::parse("ws://"),
-            Err(ChainError::BadNetwork(_))
-        ));
+        assert!(Network::from_flags(None, None).unwrap().is_none());
+        assert!(
+            Network::from_flags(None, Some("finney")).is_err(),
+            "an endpoint must be a URL"
+        );
     }
 }

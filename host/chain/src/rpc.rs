@@ -1,17 +1,78 @@
-//! A small substrate JSON-RPC 2.0 client over HTTP(S) (reqwest): one request per call, typed
-//! helpers for the methods resi uses, and hex (`0x...`) byte decoding.
+//! A small substrate JSON-RPC 2.0 client over WebSocket (jsonrpsee, with reconnect and backoff)
+//! or HTTP(S) (reqwest), typed helpers for the methods resi uses, and hex (`0x...`) byte
+//! decoding.
+//!
+//! The transport follows the URL's scheme: `ws://` and `wss://` keep one WebSocket connection
+//! (re-opened with exponential backoff when it drops; a read is retried on the new connection,
+//! a submission never is), `http://` and `https://` send one request per call. Only a WebSocket
+//! can follow an extrinsic with a subscription ([`RpcClient::supports_subscriptions`]).
 
 use crate::error::ChainError;
+use jsonrpsee::core::client::{ClientT, Error as WsError, Subscription, SubscriptionClientT};
+use jsonrpsee::core::params::ArrayParams;
+use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// A JSON-RPC client bound to one HTTP endpoint.
+/// Largest answer resi accepts from a node (metadata is under 1 MiB hex today).
+const MAX_RESPONSE_BYTES: u32 = 64 << 20;
+/// How long one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connection attempts per call before the node counts as unreachable.
+const CONNECT_ATTEMPTS: u32 = 5;
+/// The first backoff between attempts; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// The longest backoff between attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// A JSON-RPC client bound to one endpoint.
 #[derive(Debug)]
 pub struct RpcClient {
     endpoint: String,
-    http: reqwest::Client,
-    next_id: AtomicU64,
+    transport: Transport,
+}
+
+#[derive(Debug)]
+enum Transport {
+    Http {
+        http: reqwest::Client,
+        next_id: AtomicU64,
+    },
+    Ws {
+        conn: tokio::sync::Mutex<Option<Arc<WsClient>>>,
+        /// Connections opened so far.
+        opened: AtomicU64,
+    },
+}
+
+/// A live subscription (WebSocket only): notifications as JSON values.
+pub struct RpcSubscription {
+    inner: Subscription<Value>,
+    method: String,
+}
+
+impl std::fmt::Debug for RpcSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcSubscription")
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RpcSubscription {
+    /// The next notification; `None` when the node closed the subscription or the connection
+    /// dropped.
+    pub async fn next(&mut self) -> Option<Result<Value, ChainError>> {
+        let item = self.inner.next().await?;
+        Some(item.map_err(|e| ChainError::BadResponse {
+            method: self.method.clone(),
+            reason: format!("notification is not JSON: {e}"),
+        }))
+    }
 }
 
 /// Decodes `0x`-prefixed hex returned by a node.
@@ -48,22 +109,51 @@ pub fn parse_number(method: &str, v: &Value) -> Result<u64, ChainError> {
     }
 }
 
+fn array_params(method: &str, params: Value) -> Result<ArrayParams, ChainError> {
+    let items = match params {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    let mut out = ArrayParams::new();
+    for item in items {
+        out.insert(item).map_err(|e| ChainError::BadResponse {
+            method: method.to_owned(),
+            reason: format!("parameter does not serialise: {e}"),
+        })?;
+    }
+    Ok(out)
+}
+
 impl RpcClient {
-    /// A client for `endpoint` (an `http://` or `https://` URL), with a 10 s connect and 60 s
-    /// request timeout.
+    /// A client for `endpoint`: a `ws://`, `wss://`, `http://` or `https://` URL. Does not
+    /// connect yet. Requests time out after 60 s, connecting after 10 s.
     pub fn new(endpoint: &str) -> Result<Self, ChainError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| ChainError::Unreachable {
-                endpoint: endpoint.to_owned(),
-                reason: format!("cannot build the HTTP client: {e}"),
-            })?;
+        let lower = endpoint.to_ascii_lowercase();
+        let transport = if lower.starts_with("ws://") || lower.starts_with("wss://") {
+            Transport::Ws {
+                conn: tokio::sync::Mutex::new(None),
+                opened: AtomicU64::new(0),
+            }
+        } else if lower.starts_with("http://") || lower.starts_with("https://") {
+            let http = reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(REQUEST_TIMEOUT)
+                .build()
+                .map_err(|e| ChainError::Unreachable {
+                    endpoint: endpoint.to_owned(),
+                    reason: format!("cannot build the HTTP client: {e}"),
+                })?;
+            Transport::Http {
+                http,
+                next_id: AtomicU64::new(1),
+            }
+        } else {
+            return Err(ChainError::BadNetwork(endpoint.to_owned()));
+        };
         Ok(Self {
             endpoint: endpoint.to_owned(),
-            http,
-            next_id: AtomicU64::new(1),
+            transport,
         })
     }
 
@@ -72,12 +162,183 @@ impl RpcClient {
         &self.endpoint
     }
 
-    /// Calls `method` with `params`; returns the `result` value (may be `null`).
+    /// True over WebSocket: [`RpcClient::subscribe`] works.
+    pub fn supports_subscriptions(&self) -> bool {
+        matches!(self.transport, Transport::Ws { .. })
+    }
+
+    /// How many times the WebSocket connection was re-opened after it dropped.
+    pub fn reconnects(&self) -> u64 {
+        match &self.transport {
+            Transport::Ws { opened, .. } => opened.load(Ordering::Relaxed).saturating_sub(1),
+            Transport::Http { .. } => 0,
+        }
+    }
+
+    /// Calls `method` with `params`; returns the `result` value (may be `null`). Over a
+    /// WebSocket a dropped connection is re-opened (with backoff) and the call repeated once.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, ChainError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        match &self.transport {
+            Transport::Http { http, next_id } => {
+                self.call_http(http, next_id, method, params).await
+            }
+            Transport::Ws { .. } => {
+                let client = self.ws().await?;
+                match client
+                    .request::<Value, _>(method, array_params(method, params.clone())?)
+                    .await
+                {
+                    Err(e) if is_connection_lost(&e) => {
+                        tracing::warn!(endpoint = %self.endpoint, method, error = %e, "connection to the node lost: reconnecting");
+                        self.drop_ws(&client).await;
+                        let client = self.ws().await?;
+                        client
+                            .request::<Value, _>(method, array_params(method, params)?)
+                            .await
+                            .map_err(|e| self.ws_error(method, e))
+                    }
+                    other => other.map_err(|e| self.ws_error(method, e)),
+                }
+            }
+        }
+    }
+
+    /// Calls `method` once, never repeated on a new connection (for submissions, which must
+    /// not be sent twice blindly).
+    pub async fn call_once(&self, method: &str, params: Value) -> Result<Value, ChainError> {
+        match &self.transport {
+            Transport::Http { http, next_id } => {
+                self.call_http(http, next_id, method, params).await
+            }
+            Transport::Ws { .. } => {
+                let client = self.ws().await?;
+                let result = client
+                    .request::<Value, _>(method, array_params(method, params)?)
+                    .await;
+                if let Err(e) = &result
+                    && is_connection_lost(e)
+                {
+                    self.drop_ws(&client).await;
+                }
+                result.map_err(|e| self.ws_error(method, e))
+            }
+        }
+    }
+
+    /// Subscribes with `method` (WebSocket only); `unsubscribe` is called when the
+    /// subscription is dropped.
+    pub async fn subscribe(
+        &self,
+        method: &str,
+        params: Value,
+        unsubscribe: &str,
+    ) -> Result<RpcSubscription, ChainError> {
+        if !self.supports_subscriptions() {
+            return Err(ChainError::BadResponse {
+                method: method.to_owned(),
+                reason: "subscriptions need a ws:// or wss:// endpoint".into(),
+            });
+        }
+        let client = self.ws().await?;
+        let result = client
+            .subscribe::<Value, _>(method, array_params(method, params)?, unsubscribe)
+            .await;
+        if let Err(e) = &result
+            && is_connection_lost(e)
+        {
+            self.drop_ws(&client).await;
+        }
+        Ok(RpcSubscription {
+            inner: result.map_err(|e| self.ws_error(method, e))?,
+            method: method.to_owned(),
+        })
+    }
+
+    /// The live WebSocket client, connecting (with backoff) when there is none.
+    async fn ws(&self) -> Result<Arc<WsClient>, ChainError> {
+        let Transport::Ws { conn, opened } = &self.transport else {
+            unreachable!("ws() is only called on a WebSocket transport")
+        };
+        let mut guard = conn.lock().await;
+        if let Some(c) = guard.as_ref()
+            && c.is_connected()
+        {
+            return Ok(c.clone());
+        }
+        let mut backoff = FIRST_BACKOFF;
+        let mut last = String::new();
+        for attempt in 1..=CONNECT_ATTEMPTS {
+            match WsClientBuilder::default()
+                .max_response_size(MAX_RESPONSE_BYTES)
+                .request_timeout(REQUEST_TIMEOUT)
+                .connection_timeout(CONNECT_TIMEOUT)
+                .build(&self.endpoint)
+                .await
+            {
+                Ok(c) => {
+                    opened.fetch_add(1, Ordering::Relaxed);
+                    let c = Arc::new(c);
+                    *guard = Some(c.clone());
+                    return Ok(c);
+                }
+                Err(e) => {
+                    last = e.to_string();
+                    if attempt < CONNECT_ATTEMPTS {
+                        tracing::debug!(endpoint = %self.endpoint, attempt, error = %last, ?backoff, "connecting to the node failed: retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                }
+            }
+        }
+        *guard = None;
+        Err(ChainError::Unreachable {
+            endpoint: self.endpoint.clone(),
+            reason: format!("{last} (after {CONNECT_ATTEMPTS} attempts)"),
+        })
+    }
+
+    /// Forgets `client` if it is still the current connection, so the next call reconnects.
+    async fn drop_ws(&self, client: &Arc<WsClient>) {
+        if let Transport::Ws { conn, .. } = &self.transport {
+            let mut guard = conn.lock().await;
+            if guard.as_ref().is_some_and(|c| Arc::ptr_eq(c, client)) {
+                *guard = None;
+            }
+        }
+    }
+
+    fn ws_error(&self, method: &str, e: WsError) -> ChainError {
+        match e {
+            WsError::Call(err) => ChainError::Rpc {
+                method: method.to_owned(),
+                code: i64::from(err.code()),
+                message: match err.data() {
+                    Some(data) => format!("{} ({})", err.message(), data.get()),
+                    None => err.message().to_owned(),
+                },
+            },
+            e if is_connection_lost(&e) => ChainError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                reason: e.to_string(),
+            },
+            other => ChainError::BadResponse {
+                method: method.to_owned(),
+                reason: other.to_string(),
+            },
+        }
+    }
+
+    async fn call_http(
+        &self,
+        http: &reqwest::Client,
+        next_id: &AtomicU64,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, ChainError> {
+        let id = next_id.fetch_add(1, Ordering::Relaxed);
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let response = self
-            .http
+        let response = http
             .post(&self.endpoint)
             .json(&body)
             .send()
@@ -174,6 +435,55 @@ impl RpcClient {
         let number = parse_number(M, number)?;
         let hash = self.block_hash(number).await?;
         Ok((number, hash))
+    }
+
+    /// `chain_getHeader(hash)`: the block's number.
+    pub async fn header_number(&self, hash: &[u8; 32]) -> Result<u64, ChainError> {
+        const M: &str = "chain_getHeader";
+        let header = self
+            .call(M, json!([format!("0x{}", hex::encode(hash))]))
+            .await?;
+        let number = header
+            .get("number")
+            .ok_or_else(|| ChainError::BadResponse {
+                method: M.into(),
+                reason: format!(
+                    "no header for block 0x{}: {}",
+                    hex::encode(hash),
+                    truncate(&header)
+                ),
+            })?;
+        parse_number(M, number)
+    }
+
+    /// The finalized block: `(number, hash)`.
+    pub async fn finalized_block(&self) -> Result<(u64, [u8; 32]), ChainError> {
+        let hash = self.finalized_head().await?;
+        Ok((self.header_number(&hash).await?, hash))
+    }
+
+    /// `chain_getBlock(hash)`: the block's extrinsics (raw SCALE bytes, in order).
+    pub async fn block_extrinsics(&self, hash: &[u8; 32]) -> Result<Vec<Vec<u8>>, ChainError> {
+        const M: &str = "chain_getBlock";
+        let v = self
+            .call(M, json!([format!("0x{}", hex::encode(hash))]))
+            .await?;
+        let xts = v
+            .pointer("/block/extrinsics")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ChainError::BadResponse {
+                method: M.into(),
+                reason: format!("no block.extrinsics in {}", truncate(&v)),
+            })?;
+        xts.iter()
+            .map(|x| match x.as_str() {
+                Some(s) => decode_hex(M, s),
+                None => Err(ChainError::BadResponse {
+                    method: M.into(),
+                    reason: format!("extrinsic is not a hex string: {}", truncate(x)),
+                }),
+            })
+            .collect()
     }
 
     /// `chain_getFinalizedHead()`.
@@ -329,11 +639,11 @@ impl RpcClient {
         parse_number(M, &v)
     }
 
-    /// `author_submitExtrinsic(bytes)`: the extrinsic hash.
+    /// `author_submitExtrinsic(bytes)`: the extrinsic hash. Sent once, never repeated.
     pub async fn submit_extrinsic(&self, extrinsic: &[u8]) -> Result<[u8; 32], ChainError> {
         const M: &str = "author_submitExtrinsic";
         match self
-            .call(M, json!([format!("0x{}", hex::encode(extrinsic))]))
+            .call_once(M, json!([format!("0x{}", hex::encode(extrinsic))]))
             .await?
         {
             Value::String(s) => decode_hash(M, &s),
@@ -343,6 +653,14 @@ impl RpcClient {
             }),
         }
     }
+}
+
+/// True for the errors after which the WebSocket connection is gone.
+fn is_connection_lost(e: &WsError) -> bool {
+    matches!(
+        e,
+        WsError::RestartNeeded(_) | WsError::Transport(_) | WsError::RequestTimeout
+    )
 }
 
 fn truncate(v: &Value) -> String {

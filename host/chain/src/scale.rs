@@ -114,6 +114,43 @@ pub fn encode_set_mechanism_weights_call(
     out
 }
 
+/// Encodes `commit_timelocked_mechanism_weights(netuid, mecid, commit, reveal_round,
+/// commit_reveal_version)` with the given `(pallet index, call index)`; `commit` is a
+/// `BoundedVec<u8>` (compact length, bytes).
+pub fn encode_commit_timelocked_mechanism_weights_call(
+    index: (u8, u8),
+    netuid: u16,
+    mecid: u8,
+    commit: &[u8],
+    reveal_round: u64,
+    commit_reveal_version: u16,
+) -> Vec<u8> {
+    let mut out = vec![index.0, index.1];
+    netuid.encode_to(&mut out);
+    mecid.encode_to(&mut out);
+    commit.encode_to(&mut out);
+    reveal_round.encode_to(&mut out);
+    commit_reveal_version.encode_to(&mut out);
+    out
+}
+
+/// Encodes `commit_timelocked_weights(netuid, commit, reveal_round, commit_reveal_version)`
+/// (runtimes without mechanisms) with the given `(pallet index, call index)`.
+pub fn encode_commit_timelocked_weights_call(
+    index: (u8, u8),
+    netuid: u16,
+    commit: &[u8],
+    reveal_round: u64,
+    commit_reveal_version: u16,
+) -> Vec<u8> {
+    let mut out = vec![index.0, index.1];
+    netuid.encode_to(&mut out);
+    commit.encode_to(&mut out);
+    reveal_round.encode_to(&mut out);
+    commit_reveal_version.encode_to(&mut out);
+    out
+}
+
 /// A mortal era: the two encoded bytes and the birth block whose hash the payload signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MortalEra {

@@ -42,6 +42,11 @@ pub struct Metagraph {
     pub weights_set_rate_limit: u64,
     /// Blocks per epoch (`Tempo`).
     pub tempo: u16,
+    /// A weights call must name at least `min(n, MinAllowedWeights)` uids (`MinAllowedWeights`).
+    pub min_allowed_weights: u16,
+    /// The largest share of the sum one weight may have, out of 65535 (`MaxWeightsLimit`;
+    /// 65535 = no limit).
+    pub max_weights_limit: u16,
 }
 
 impl Metagraph {
@@ -76,6 +81,62 @@ impl Metagraph {
     }
 }
 
+/// A subnet's hyperparameters, as `resi chain hyperparameters` prints them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Hyperparameters {
+    /// The subnet id.
+    pub netuid: u16,
+    /// The block they were read at.
+    pub block: u64,
+    /// Blocks per epoch (`Tempo`).
+    pub tempo: u16,
+    /// Blocks between two weight updates of one neuron (`WeightsSetRateLimit`).
+    pub weights_set_rate_limit: u64,
+    /// Weights must be committed timelocked (`CommitRevealWeightsEnabled`).
+    pub commit_reveal_enabled: bool,
+    /// Epochs between a commit and its reveal (`RevealPeriodEpochs`).
+    pub reveal_period_epochs: u64,
+    /// The commit-reveal version a commit must carry (`CommitRevealWeightsVersion`).
+    pub commit_reveal_version: u16,
+    /// Minimum weights version key (`WeightsVersionKey`).
+    pub weights_version_key: u64,
+    /// Minimum number of weights in a call (`MinAllowedWeights`).
+    pub min_allowed_weights: u16,
+    /// Largest share of one weight, out of 65535 (`MaxWeightsLimit`).
+    pub max_weights_limit: u16,
+    /// Number of uids registered (`SubnetworkN`).
+    pub subnetwork_n: u16,
+    /// Maximum number of uids (`MaxAllowedUids`).
+    pub max_allowed_uids: u16,
+    /// Blocks a new registration is protected from pruning (`ImmunityPeriod`).
+    pub immunity_period: u16,
+    /// Blocks after which an inactive validator loses its say (`ActivityCutoff`).
+    pub activity_cutoff: u16,
+    /// Seconds per block (`Aura.SlotDuration`; 12 on finney).
+    pub block_time_secs: f64,
+    /// How the runtime schedules reveals: `epoch-index` or `legacy`.
+    pub reveal_model: String,
+    /// Epoch schedule state used for reveal rounds (`LastEpochBlock`, `PendingEpochAt`,
+    /// `SubnetEpochIndex`, `BlocksSinceLastStep`); zero where the runtime lacks them.
+    pub last_epoch_block: u64,
+    /// See [`Hyperparameters::last_epoch_block`].
+    pub pending_epoch_at: u64,
+    /// See [`Hyperparameters::last_epoch_block`].
+    pub subnet_epoch_index: u64,
+    /// See [`Hyperparameters::last_epoch_block`].
+    pub blocks_since_last_step: u64,
+}
+
+/// How far to follow a submitted extrinsic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Wait {
+    /// Until it is in a block (the default).
+    #[default]
+    InBlock,
+    /// Until its block is finalized.
+    Finalized,
+}
+
 /// The outcome of a weights transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxResult {
@@ -83,11 +144,18 @@ pub struct TxResult {
     pub netuid: u16,
     /// The signer's uid.
     pub uid: u16,
-    /// The block at which the transaction was applied (local chain) or submitted (subtensor:
-    /// the best block the extrinsic was built on; inclusion is not awaited).
+    /// The block at which the transaction was applied (local chain) or included (subtensor).
     pub block: u64,
     /// The transaction hash, `0x`-prefixed hex (blake2-256 of the extrinsic on subtensor).
     pub tx_hash: String,
-    /// The call that was sent: `set_weights` or `set_mechanism_weights`.
+    /// The call that was sent: `set_weights`, `set_mechanism_weights`,
+    /// `commit_timelocked_mechanism_weights`, `commit_timelocked_weights`.
     pub call: String,
+    /// The block the extrinsic was included in (`None` on the local chain, which applies
+    /// calls directly).
+    pub included_in: Option<String>,
+    /// True when its block was seen finalized.
+    pub finalized: bool,
+    /// For a timelocked commit: the drand round that reveals it.
+    pub reveal_round: Option<u64>,
 }

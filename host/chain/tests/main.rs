@@ -4,6 +4,7 @@
 mod golden_metadata;
 mod local_chain;
 mod subtensor_rpc;
+mod weights_rules;
 
 #[test]
 fn every_test_file_is_a_module() {

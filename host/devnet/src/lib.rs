@@ -730,7 +730,12 @@ async fn epochs(w: &World, report: &mut DevnetReport) -> anyhow::Result<()> {
         let mut reports: Vec<ValidationReport> = Vec::new();
         for ((v, db), result) in w.cast.validators.iter().zip(&w.dbs).zip(results) {
             let run = validator(w, v, db.clone())
-                .agree_and_weigh(result, &w.chain, NETUID, None)
+                .agree_and_weigh(
+                    result,
+                    &w.chain,
+                    NETUID,
+                    &resi_validator::WeightOptions::default(),
+                )
                 .await?;
             let (a, set) = (run.agreement, run.weights);
             let r = &run.result.report;

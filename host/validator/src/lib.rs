@@ -37,4 +37,4 @@ pub use observer::{ComponentVerifier, SpotChecker, Verifier, VerifyAnswer};
 pub use pin::PolicyPin;
 pub use report::{Agreement, ConsensusLevel, Peers, ValidationReport, agreement};
 pub use service::{EpochRun as ValidatorRun, Validator};
-pub use validate::{EpochResult, ValidatorConfig, validate_epoch};
+pub use validate::{EpochResult, ValidatorConfig, WeightOptions, validate_epoch};

@@ -9,7 +9,7 @@ use crate::error::ValidatorError;
 use crate::facts::EpochFacts;
 use crate::observer::Verifier;
 use crate::report::{Agreement, Peers, agreement};
-use crate::validate::{EpochResult, ValidatorConfig, set_weights, validate_epoch};
+use crate::validate::{EpochResult, ValidatorConfig, WeightOptions, set_weights, validate_epoch};
 use crate::weights::EmitWeights;
 use resi_chain::Chain;
 use resi_store::Store;
@@ -53,13 +53,13 @@ impl Validator {
     }
 
     /// Agreement for `result` with the validators `chain` permits, then weights on `chain`
-    /// (with an optional `(uid, percent)` burn) unless abstaining.
+    /// (burn, version key and rate-limit wait from `weights`) unless abstaining.
     pub async fn agree_and_weigh<C: Chain>(
         &self,
         result: EpochResult,
         chain: &C,
         netuid: u16,
-        burn: Option<(u16, u8)>,
+        weights: &WeightOptions,
     ) -> Result<EpochRun, ValidatorError> {
         let peers = Peers::from_metagraph(&chain.metagraph(netuid).await?);
         let agreement = agreement(&self.store, &result.report, &peers).await?;
@@ -70,7 +70,7 @@ impl Validator {
             &self.db,
             &result.report,
             &agreement,
-            burn,
+            weights,
         )
         .await?;
         Ok(EpochRun {
@@ -86,9 +86,9 @@ impl Validator {
         facts: &EpochFacts,
         chain: &C,
         netuid: u16,
-        burn: Option<(u16, u8)>,
+        weights: &WeightOptions,
     ) -> Result<EpochRun, ValidatorError> {
         let result = self.validate(facts).await?;
-        self.agree_and_weigh(result, chain, netuid, burn).await
+        self.agree_and_weigh(result, chain, netuid, weights).await
     }
 }

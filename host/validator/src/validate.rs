@@ -295,6 +295,34 @@ fn stream_epoch(
     Ok((runner.finish()?, ranked))
 }
 
+/// How weights are set: the burn, the version key, how long to wait out the rate limit.
+#[derive(Debug, Clone)]
+pub struct WeightOptions {
+    /// `(uid, percent)`: route that share of the total to `uid`.
+    pub burn: Option<(u16, u8)>,
+    /// A version key to send when it is higher than the subnet's `WeightsVersionKey` (which is
+    /// sent otherwise).
+    pub version_key: Option<u64>,
+    /// The longest wait for the subnet's weights rate limit to pass (then the chain's
+    /// `RateLimited` error is returned).
+    pub rate_limit_wait: Duration,
+    /// How often the block is read while waiting.
+    pub poll: Duration,
+}
+
+impl Default for WeightOptions {
+    /// No burn, the chain's version key, up to 30 minutes (150 finney blocks) of rate limit,
+    /// polled every 3 s.
+    fn default() -> Self {
+        Self {
+            burn: None,
+            version_key: None,
+            rate_limit_wait: Duration::from_secs(30 * 60),
+            poll: Duration::from_secs(3),
+        }
+    }
+}
+
 /// Sets weights from `report` when `agreement` allows it; returns what was set (`None` when
 /// abstaining or when nothing has weight).
 ///
@@ -309,7 +337,7 @@ pub async fn set_weights<C: Chain>(
     db: &Db,
     report: &ValidationReport,
     agreement: &Agreement,
-    burn: Option<(u16, u8)>,
+    opts: &WeightOptions,
 ) -> Result<Option<(EmitWeights, String)>, ValidatorError> {
     if let Some(done) = db.recorded_weights(&report.epoch_id)? {
         tracing::info!(
@@ -332,8 +360,30 @@ pub async fn set_weights<C: Chain>(
         );
         return Ok(None);
     }
-    let metagraph = chain.metagraph(netuid).await?;
+    let mut metagraph = chain.metagraph(netuid).await?;
     let own = metagraph.uid_of(&signer.public());
+    if let Some(uid) = own {
+        let remaining = metagraph.blocks_until_weights_allowed(uid);
+        if remaining > 0 {
+            let target = metagraph.block + remaining;
+            tracing::info!(
+                epoch = %report.epoch_id,
+                uid,
+                blocks = remaining,
+                until_block = target,
+                "the subnet's weights rate limit is not over: waiting for it"
+            );
+            let deadline = tokio::time::Instant::now() + opts.rate_limit_wait;
+            while chain.current_block().await? < target {
+                if tokio::time::Instant::now() + opts.poll > deadline {
+                    break; // set_weights below reports the rate limit with its figures
+                }
+                tokio::time::sleep(opts.poll).await;
+            }
+            metagraph = chain.metagraph(netuid).await?;
+        }
+    }
+    let burn = opts.burn;
     let miners: Vec<(String, u64)> = report
         .scores
         .iter()
@@ -349,7 +399,9 @@ pub async fn set_weights<C: Chain>(
             signer,
             &emit.uids,
             &emit.weights,
-            metagraph.weights_version_key,
+            opts.version_key
+                .unwrap_or(0)
+                .max(metagraph.weights_version_key),
         )
         .await?;
     db.record_weights(

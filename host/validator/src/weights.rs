@@ -1,6 +1,7 @@
 //! From the outcome's parts-per-billion to weights on chain, as upstream SN46 validators do:
 //! hotkeys not in the metagraph are skipped, the validator's own uid gets 0, an optional burn
-//! uid receives a fixed share, then bittensor's `convert_weights_and_uids_for_emit`.
+//! uid receives a fixed share, then bittensor's `process_weights_for_netuid` (the subnet's
+//! `MinAllowedWeights` and `MaxWeightsLimit`) and `convert_weights_and_uids_for_emit`.
 
 use crate::error::ValidatorError;
 use resi_chain::Metagraph;
@@ -53,8 +54,16 @@ pub fn to_emit(
     }
     let uids: Vec<u16> = by_uid.keys().copied().collect();
     let w: Vec<f64> = by_uid.values().copied().collect();
-    let (uids, weights) = resi_core::weights::convert_weights_and_uids_for_emit_f64(&uids, &w)
-        .map_err(|e| ValidatorError::Weights(e.to_string()))?;
+    // Processed as bittensor's process_weights_for_netuid does, so the chain's MinAllowedWeights
+    // and MaxWeightsLimit hold.
+    let (uids, weights) = resi_core::weights::weights_for_chain(
+        &uids,
+        &w,
+        metagraph.n,
+        metagraph.min_allowed_weights,
+        metagraph.max_weights_limit,
+    )
+    .map_err(|e| ValidatorError::Weights(e.to_string()))?;
     Ok(EmitWeights {
         uids,
         weights,

@@ -22,7 +22,7 @@ use resi_submission::{ScraperInfo, UnsignedManifest, write_listings};
 use resi_testkit::scraper::ScraperToml;
 use resi_validator::db::Db;
 use resi_validator::report::ConsensusLevel;
-use resi_validator::validate::set_weights;
+use resi_validator::validate::{WeightOptions, set_weights};
 use resi_validator::{
     ComponentVerifier, EpochFacts, IngestOptions, PolicyPin, ValidatorConfig, agreement,
     validate_epoch,
@@ -333,10 +333,18 @@ async fn epoch_over_services(s3: Option<resi_store::S3Config>) {
         assert_eq!(a.validators, 2);
         assert_eq!(a.level, ConsensusLevel::Strong);
         assert!(a.set_weights);
-        let set = set_weights(&chain, 46, v, &dbs[i], &reports[i], &a, None)
-            .await
-            .expect("set weights")
-            .expect("weights set");
+        let set = set_weights(
+            &chain,
+            46,
+            v,
+            &dbs[i],
+            &reports[i],
+            &a,
+            &WeightOptions::default(),
+        )
+        .await
+        .expect("set weights")
+        .expect("weights set");
         assert!(!set.0.uids.is_empty());
     }
     let history = chain.weights_history(46).expect("history");

@@ -11,7 +11,7 @@ use resi_chain::{LocalChain, SubnetParams};
 use resi_store::Store;
 use resi_validator::db::Db;
 use resi_validator::report::ConsensusLevel;
-use resi_validator::validate::set_weights;
+use resi_validator::validate::{WeightOptions, set_weights};
 use resi_validator::{IngestOptions, PolicyPin, ValidatorConfig, agreement, validate_epoch};
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,10 +119,18 @@ async fn two_validators_agree_and_set_weights() {
         assert_eq!(a.validators, 2);
         assert_eq!(a.level, ConsensusLevel::Strong);
         assert!(a.set_weights);
-        let set = set_weights(&chain, 46, &key(v), &dbs[i], &reports[i], &a, None)
-            .await
-            .unwrap()
-            .expect("weights set");
+        let set = set_weights(
+            &chain,
+            46,
+            &key(v),
+            &dbs[i],
+            &reports[i],
+            &a,
+            &WeightOptions::default(),
+        )
+        .await
+        .unwrap()
+        .expect("weights set");
         assert!(!set.0.uids.is_empty());
         assert!(dbs[i].weights_set(common::EPOCH).unwrap());
     }
@@ -252,9 +260,17 @@ async fn chain_unreachable_at_weight_time_loses_nothing_and_sets_weights_once() 
     };
     let endpoint = format!("http://127.0.0.1:{port}");
     let down = resi_chain::SubtensorChain::connect(&endpoint).unwrap();
-    let err = set_weights(&down, 46, &validator, &db, &r, &a, None)
-        .await
-        .expect_err("no chain to set weights on");
+    let err = set_weights(
+        &down,
+        46,
+        &validator,
+        &db,
+        &r,
+        &a,
+        &WeightOptions::default(),
+    )
+    .await
+    .expect_err("no chain to set weights on");
     assert!(
         matches!(
             err,
@@ -281,10 +297,18 @@ async fn chain_unreachable_at_weight_time_loses_nothing_and_sets_weights_once() 
     assert!(chain.weights_history(46).unwrap().is_empty());
 
     // The chain is back: the retry sets the weights once.
-    let (emit, tx) = set_weights(&chain, 46, &validator, &db, &r, &a, None)
-        .await
-        .expect("weights set once the chain is back")
-        .expect("something to weigh");
+    let (emit, tx) = set_weights(
+        &chain,
+        46,
+        &validator,
+        &db,
+        &r,
+        &a,
+        &WeightOptions::default(),
+    )
+    .await
+    .expect("weights set once the chain is back")
+    .expect("something to weigh");
     assert!(!emit.uids.is_empty());
     assert!(db.weights_set(EPOCH).unwrap());
     let history = chain.weights_history(46).unwrap();
@@ -297,10 +321,18 @@ async fn chain_unreachable_at_weight_time_loses_nothing_and_sets_weights_once() 
 
     // Retried again (a loop that did not see the answer, a re-run after a crash): no second
     // call, the recorded weights are returned.
-    let again = set_weights(&chain, 46, &validator, &db, &r, &a, None)
-        .await
-        .expect("a retry after success is not an error")
-        .expect("the weights already set");
+    let again = set_weights(
+        &chain,
+        46,
+        &validator,
+        &db,
+        &r,
+        &a,
+        &WeightOptions::default(),
+    )
+    .await
+    .expect("a retry after success is not an error")
+    .expect("the weights already set");
     assert_eq!(
         (again.0.uids, again.0.weights, again.1),
         (emit.uids, emit.weights, tx)

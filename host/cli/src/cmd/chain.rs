@@ -1,13 +1,15 @@
-//! `resi chain`: read a subnet's metagraph and set weights on the embedded local chain or a
-//! subtensor node (`resi chain metagraph`, `resi chain set-weights`), and administer the local
-//! chain (`resi chain local ...`: register hotkeys, list the metagraph, show weights history,
-//! tune subnet parameters, advance blocks).
+//! `resi chain`: read a subnet's metagraph and hyperparameters and set weights on the embedded
+//! local chain or a subtensor node (`resi chain metagraph`, `resi chain hyperparameters`,
+//! `resi chain set-weights`, with a `--dry-run` that prints a timelocked commit's call),
+//! check a commit offline against a drand round signature (`resi chain decrypt-commit`), and
+//! administer the local chain (`resi chain local ...`: register hotkeys, list the metagraph,
+//! show weights history, tune subnet parameters, advance blocks).
 
 use super::wallet::WalletArgs;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use resi_chain::local::{LocalChain, SubnetParams, default_db_path};
-use resi_chain::{AnyChain, Chain, Metagraph, SubtensorChain};
+use resi_chain::{AnyChain, Chain, Metagraph};
 use resi_core::keys::PublicKey;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,9 +25,30 @@ pub enum Cmd {
         #[arg(long, default_value_t = 46)]
         netuid: u16,
     },
-    /// Set weights with a wallet hotkey. Float weights are normalized as bittensor does
-    /// (max-upscaled to u16, zeros dropped). The chain's checks (registered, permit, version
-    /// key, rate limit, commit-reveal) run before anything is sent.
+    /// Print a subnet's hyperparameters: tempo, weights rate limit, commit-reveal (on, reveal
+    /// period, version, reveal-round model), weights version key, min allowed weights, max
+    /// weight limit, block time and the epoch schedule.
+    Hyperparameters {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Subnet id.
+        #[arg(long, default_value_t = 46)]
+        netuid: u16,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set weights with a wallet hotkey. Float weights are processed as bittensor's
+    /// process_weights_for_netuid does (the subnet's MinAllowedWeights and MaxWeightsLimit),
+    /// then max-upscaled to u16 with zeros dropped. The chain's checks (registered, permit,
+    /// version key, rate limit, lengths) run before anything is sent. On a commit-reveal subnet
+    /// the weights are committed timelock-encrypted to the drand round of their reveal, and the
+    /// chain reveals them by itself. The extrinsic is followed to its block; a failed dispatch
+    /// is reported by its name.
+    ///
+    /// --dry-run prints the timelocked commit's call hex (for --reveal-round N, or the round the
+    /// chain's epoch schedule gives now) without sending it; `resi chain decrypt-commit` then
+    /// checks it against drand's published signature of that round.
     SetWeights {
         #[command(flatten)]
         target: TargetArgs,
@@ -40,36 +63,46 @@ pub enum Cmd {
         /// Weights (non-negative floats), comma-separated, one per uid.
         #[arg(long, value_delimiter = ',', required = true)]
         weights: Vec<f64>,
-        /// Weights version key (must be >= the subnet's WeightsVersionKey).
-        #[arg(long, default_value_t = 0)]
-        version_key: u64,
+        /// Weights version key (default: the subnet's WeightsVersionKey).
+        #[arg(long)]
+        version_key: Option<u64>,
+        /// Build the timelocked commit and print its call hex; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// With --dry-run: encrypt to this drand quicknet round instead of the computed one.
+        #[arg(long, requires = "dry_run", value_name = "ROUND")]
+        reveal_round: Option<u64>,
+    },
+    /// Decrypt a timelocked weights commit with a drand quicknet round signature (offline), as
+    /// the chain does at reveal: prints the hotkey, uids, weights and version key.
+    DecryptCommit {
+        /// The commit bytes (hex), or a whole `commit_timelocked_*` call hex as --dry-run prints.
+        #[arg(long, value_name = "HEX")]
+        commit: String,
+        /// The round's BLS signature (48 bytes hex), as drand publishes it
+        /// (https://api.drand.sh/52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971/public/ROUND).
+        #[arg(long, value_name = "HEX")]
+        signature: String,
     },
     /// The embedded SQLite chain the devnet uses.
     #[command(subcommand)]
     Local(LocalCmd),
 }
 
-/// Which chain to talk to: a subtensor node if `--subtensor.network` is given, else the embedded
-/// local chain at `--db`.
+/// Which chain to talk to: a subtensor node if `--subtensor.network` or
+/// `--subtensor.chain_endpoint` is given, else the embedded local chain at `--db`.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Subtensor network: finney, test, archive, local (ws://127.0.0.1:9944) or a ws://, wss://,
-    /// http:// or https:// URL (websocket URLs are reached over HTTP on the same port).
-    /// Without it, the embedded local chain (--db) is used.
-    #[arg(
-        long = "subtensor.network",
-        env = "BT_SUBTENSOR_NETWORK",
-        value_name = "NETWORK"
-    )]
-    pub network: Option<String>,
+    #[command(flatten)]
+    pub subtensor: super::args::SubtensorArg,
     #[command(flatten)]
     pub db: DbArg,
 }
 
 impl TargetArgs {
     fn open(&self) -> anyhow::Result<AnyChain> {
-        Ok(match &self.network {
-            Some(net) => AnyChain::Subtensor(SubtensorChain::connect(net)?),
+        Ok(match self.subtensor.subtensor()? {
+            Some(chain) => AnyChain::Subtensor(chain),
             None => AnyChain::Local(self.db.open()?),
         })
     }
@@ -171,6 +204,19 @@ pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             let meta = runtime()?.block_on(chain.metagraph(netuid))?;
             print_metagraph(&meta);
         }
+        Cmd::Hyperparameters {
+            target,
+            netuid,
+            json,
+        } => {
+            let chain = target.open()?;
+            let hp = runtime()?.block_on(chain.hyperparameters(netuid))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&hp)?);
+            } else {
+                print_hyperparameters(&hp);
+            }
+        }
         Cmd::SetWeights {
             target,
             wallet,
@@ -178,25 +224,79 @@ pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             uids,
             weights,
             version_key,
+            dry_run,
+            reveal_round,
         } => {
-            let (uids, weights) =
-                resi_core::weights::convert_weights_and_uids_for_emit_f64(&uids, &weights)?;
+            let hotkey = wallet.load_hotkey()?;
+            let chain = target.open()?;
+            let rt = runtime()?;
+            let meta = rt.block_on(chain.metagraph(netuid))?;
+            let (uids, weights) = resi_core::weights::weights_for_chain(
+                &uids,
+                &weights,
+                meta.n,
+                meta.min_allowed_weights,
+                meta.max_weights_limit,
+            )?;
             if uids.is_empty() {
                 anyhow::bail!("all weights are zero: nothing to set");
             }
-            let hotkey = wallet.load_hotkey()?;
-            let chain = target.open()?;
-            let tx = runtime()?.block_on(chain.set_weights(
-                netuid,
-                &hotkey,
-                &uids,
-                &weights,
-                version_key,
-            ))?;
+            let version_key = version_key.unwrap_or(meta.weights_version_key);
+            if dry_run {
+                let AnyChain::Subtensor(sub) = &chain else {
+                    anyhow::bail!(
+                        "--dry-run builds a timelocked commit for a subtensor node: give --subtensor.network"
+                    );
+                };
+                let plan = rt.block_on(sub.plan_commit(
+                    netuid,
+                    &hotkey,
+                    &uids,
+                    &weights,
+                    version_key,
+                    reveal_round,
+                ))?;
+                println!("call          {}", plan.call_name);
+                println!("reveal_round  {}", plan.reveal_round);
+                if let Some(b) = plan.reveal_block {
+                    println!("reveal_block  {b} (predicted)");
+                }
+                println!("version       {}", plan.commit_reveal_version);
+                println!("uids          {uids:?}");
+                println!("weights       {weights:?}");
+                println!("commit        0x{}", hex::encode(&plan.commit));
+                println!("call_hex      0x{}", hex::encode(&plan.call));
+                println!("(not sent)");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let tx =
+                rt.block_on(chain.set_weights(netuid, &hotkey, &uids, &weights, version_key))?;
             println!(
-                "{} accepted: netuid {} uid {} block {} tx {}",
-                tx.call, tx.netuid, tx.uid, tx.block, tx.tx_hash
+                "{} done: netuid {} uid {} block {} tx {}{}{}",
+                tx.call,
+                tx.netuid,
+                tx.uid,
+                tx.block,
+                tx.tx_hash,
+                if tx.finalized { " (finalized)" } else { "" },
+                tx.reveal_round
+                    .map(|r| format!(", reveals at drand round {r}"))
+                    .unwrap_or_default()
             );
+        }
+        Cmd::DecryptCommit { commit, signature } => {
+            let bytes = parse_hex("--commit", &commit)?;
+            let sig = parse_hex("--signature", &signature)?;
+            let commit = commit_of(&bytes);
+            let p = resi_timelock::decrypt_commit(commit, &sig)
+                .context("the commit does not decrypt with this round signature")?;
+            println!(
+                "hotkey        {}",
+                PublicKey::from_bytes(p.hotkey).to_ss58()
+            );
+            println!("uids          {:?}", p.uids);
+            println!("weights       {:?}", p.values);
+            println!("version_key   {}", p.version_key);
         }
         Cmd::Local(c) => return run_local(c),
     }
@@ -207,6 +307,74 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
+}
+
+fn parse_hex(flag: &str, s: &str) -> anyhow::Result<Vec<u8>> {
+    let t = s.trim();
+    let body = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    hex::decode(body).with_context(|| format!("{flag} is not hex"))
+}
+
+/// The commit inside a `commit_timelocked_*` call as `--dry-run` prints it, or the bytes as
+/// given when they are not such a call.
+fn commit_of(bytes: &[u8]) -> &[u8] {
+    use parity_scale_codec::{Compact, Decode};
+    // pallet, call, netuid (u16), [mecid (u8)], compact length, commit, round (u64), version (u16)
+    for header in [5usize, 4] {
+        if let Some(mut rest) = bytes.get(header..)
+            && let Ok(Compact(len)) = Compact::<u32>::decode(&mut rest)
+            && rest.len() == len as usize + 10
+        {
+            return &rest[..len as usize];
+        }
+    }
+    bytes
+}
+
+fn print_hyperparameters(hp: &resi_chain::Hyperparameters) {
+    let rows: [(&str, String); 19] = [
+        ("netuid", hp.netuid.to_string()),
+        ("block", hp.block.to_string()),
+        ("tempo", hp.tempo.to_string()),
+        ("weights_rate_limit", hp.weights_set_rate_limit.to_string()),
+        (
+            "commit_reveal_weights_enabled",
+            hp.commit_reveal_enabled.to_string(),
+        ),
+        ("commit_reveal_period", hp.reveal_period_epochs.to_string()),
+        (
+            "commit_reveal_version",
+            hp.commit_reveal_version.to_string(),
+        ),
+        ("reveal_round_model", hp.reveal_model.clone()),
+        ("weights_version", hp.weights_version_key.to_string()),
+        ("min_allowed_weights", hp.min_allowed_weights.to_string()),
+        (
+            "max_weight_limit",
+            format!(
+                "{} ({:.4})",
+                hp.max_weights_limit,
+                f64::from(hp.max_weights_limit) / 65535.0
+            ),
+        ),
+        ("subnetwork_n", hp.subnetwork_n.to_string()),
+        ("max_allowed_uids", hp.max_allowed_uids.to_string()),
+        ("immunity_period", hp.immunity_period.to_string()),
+        ("activity_cutoff", hp.activity_cutoff.to_string()),
+        ("block_time_secs", hp.block_time_secs.to_string()),
+        ("last_epoch_block", hp.last_epoch_block.to_string()),
+        ("subnet_epoch_index", hp.subnet_epoch_index.to_string()),
+        (
+            "blocks_since_last_step",
+            hp.blocks_since_last_step.to_string(),
+        ),
+    ];
+    for (name, value) in rows {
+        println!("{name:<30} {value}");
+    }
 }
 
 fn print_metagraph(meta: &Metagraph) {

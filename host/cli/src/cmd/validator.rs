@@ -116,6 +116,18 @@ pub struct RunArgs {
     /// Uid receiving the burn share.
     #[arg(long = "burn-uid", default_value_t = 0)]
     pub burn_uid: u16,
+    /// Weights version key to send when it is above the subnet's WeightsVersionKey (which is
+    /// sent otherwise).
+    #[arg(long = "weights-version-key", value_name = "N")]
+    pub weights_version_key: Option<u64>,
+    /// Longest wait, in seconds, for the subnet's weights rate limit to pass before setting
+    /// weights.
+    #[arg(
+        long = "rate-limit-wait-secs",
+        default_value_t = 1800,
+        value_name = "SECS"
+    )]
+    pub rate_limit_wait_secs: u64,
 }
 
 /// Runs a subcommand.
@@ -127,12 +139,16 @@ pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
         match cmd {
             Cmd::Score(c) => score(c, None).await,
             Cmd::Run(r) => {
-                let burn = r.burn_pct.map(|p| (r.burn_uid, p));
                 let target = WeightTarget {
                     local: r.chain,
                     subtensor: r.subtensor,
                     netuid: r.netuid,
-                    burn,
+                    weights: resi_validator::WeightOptions {
+                        burn: r.burn_pct.map(|p| (r.burn_uid, p)),
+                        version_key: r.weights_version_key,
+                        rate_limit_wait: std::time::Duration::from_secs(r.rate_limit_wait_secs),
+                        ..Default::default()
+                    },
                 };
                 if r.once {
                     return score(r.common, Some(target)).await;
@@ -238,8 +254,8 @@ struct WeightTarget {
     subtensor: super::args::SubtensorArg,
     /// The subnet.
     netuid: u16,
-    /// Optional (burn uid, burn percent).
-    burn: Option<(u16, u8)>,
+    /// Burn, version key, rate-limit wait.
+    weights: resi_validator::WeightOptions,
 }
 
 /// `run` without `--once`: after every epoch boundary and the policy's grace, validate the
@@ -337,12 +353,12 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<Exi
         local,
         subtensor,
         netuid,
-        burn,
+        weights,
     }) = chain
     {
         let chain = subtensor.open(&local, "--chain.local")?;
         let run = validator
-            .agree_and_weigh(result, &chain, netuid, burn)
+            .agree_and_weigh(result, &chain, netuid, &weights)
             .await?;
         let a = &run.agreement;
         println!(
