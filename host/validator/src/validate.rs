@@ -323,6 +323,28 @@ impl Default for WeightOptions {
     }
 }
 
+/// Waits until `uid` may set weights on `netuid` again (the subnet's `WeightsSetRateLimit`
+/// since its `LastUpdate`), reading the block every `opts.poll`, for at most
+/// `opts.rate_limit_wait`; returns the metagraph read last (its rate limit may still hold when
+/// the wait ran out).
+pub async fn wait_for_weights_rate_limit<C: Chain>(
+    chain: &C,
+    netuid: u16,
+    uid: u16,
+    opts: &WeightOptions,
+) -> Result<resi_chain::Metagraph, ValidatorError> {
+    let deadline = tokio::time::Instant::now() + opts.rate_limit_wait;
+    loop {
+        let metagraph = chain.metagraph(netuid).await?;
+        if metagraph.blocks_until_weights_allowed(uid) == 0
+            || tokio::time::Instant::now() + opts.poll > deadline
+        {
+            return Ok(metagraph);
+        }
+        tokio::time::sleep(opts.poll).await;
+    }
+}
+
 /// Sets weights from `report` when `agreement` allows it; returns what was set (`None` when
 /// abstaining or when nothing has weight).
 ///
@@ -362,26 +384,16 @@ pub async fn set_weights<C: Chain>(
     }
     let mut metagraph = chain.metagraph(netuid).await?;
     let own = metagraph.uid_of(&signer.public());
-    if let Some(uid) = own {
-        let remaining = metagraph.blocks_until_weights_allowed(uid);
-        if remaining > 0 {
-            let target = metagraph.block + remaining;
-            tracing::info!(
-                epoch = %report.epoch_id,
-                uid,
-                blocks = remaining,
-                until_block = target,
-                "the subnet's weights rate limit is not over: waiting for it"
-            );
-            let deadline = tokio::time::Instant::now() + opts.rate_limit_wait;
-            while chain.current_block().await? < target {
-                if tokio::time::Instant::now() + opts.poll > deadline {
-                    break; // set_weights below reports the rate limit with its figures
-                }
-                tokio::time::sleep(opts.poll).await;
-            }
-            metagraph = chain.metagraph(netuid).await?;
-        }
+    if let Some(uid) = own
+        && metagraph.blocks_until_weights_allowed(uid) > 0
+    {
+        tracing::info!(
+            epoch = %report.epoch_id,
+            uid,
+            blocks = metagraph.blocks_until_weights_allowed(uid),
+            "the subnet's weights rate limit is not over: waiting for it"
+        );
+        metagraph = wait_for_weights_rate_limit(chain, netuid, uid, opts).await?;
     }
     let burn = opts.burn;
     let miners: Vec<(String, u64)> = report

@@ -5,6 +5,7 @@ mod common;
 mod e2e_services;
 mod hostile;
 mod pin_grace;
+mod rate_limit;
 mod streaming;
 mod two_validators;
 
