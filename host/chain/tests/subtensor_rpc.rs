@@ -68,11 +68,12 @@ struct Node {
     watch_status: Option<&'static str>,
     /// Uid of each hotkey per subnet.
     uids: HashMap<(u16, [u8; 32]), u16>,
+    metadata: Vec<u8>,
     meta: ChainMetadata,
 }
 
 impl Node {
-    fn new() -> Self {
+    fn new(metadata: Vec<u8>) -> Self {
         Self {
             storage: BTreeMap::new(),
             nonces: HashMap::new(),
@@ -86,7 +87,8 @@ impl Node {
             fail_next: None,
             watch_status: None,
             uids: HashMap::new(),
-            meta: ChainMetadata::decode(FINNEY).unwrap(),
+            meta: ChainMetadata::decode(&metadata).unwrap(),
+            metadata,
         }
     }
 
@@ -418,7 +420,7 @@ fn handle(node: &mut Node, method: &str, params: &[Value]) -> Result<Value, (i32
             "transactionVersion": TX_VERSION,
             "stateVersion": 1
         }),
-        "state_getMetadata" => json!(hx(FINNEY)),
+        "state_getMetadata" => json!(hx(&node.metadata)),
         "state_getStorage" => {
             let key = unhex(&params[0]);
             if key == resi_chain::events::events_key() {
@@ -614,9 +616,41 @@ impl Double {
 /// MinAllowedWeights 2, MaxWeightsLimit 65535.
 /// Subnet 47: commit-reveal on, alice uid 0 with a permit, MaxWeightsLimit 45875 (70%).
 async fn start_double() -> Double {
+    start_double_with(FINNEY.to_vec()).await
+}
+
+/// The finney metadata plus the storage items of the epoch-index runtimes (`SubnetEpochIndex`,
+/// `LastEpochBlock`, `PendingEpochAt`, shaped as `BlocksSinceLastStep`: netuid -> u64).
+fn epoch_index_metadata() -> Vec<u8> {
+    use frame_metadata::{RuntimeMetadata, RuntimeMetadataPrefixed};
+    let mut m = RuntimeMetadataPrefixed::decode(&mut &FINNEY[..]).unwrap();
+    let RuntimeMetadata::V16(v) = &mut m.1 else {
+        panic!("finney metadata is V16")
+    };
+    let pallet = v
+        .pallets
+        .iter_mut()
+        .find(|p| p.name == "SubtensorModule")
+        .unwrap();
+    let storage = pallet.storage.as_mut().unwrap();
+    let template = storage
+        .entries
+        .iter()
+        .find(|e| e.name == "BlocksSinceLastStep")
+        .unwrap()
+        .clone();
+    for name in ["SubnetEpochIndex", "LastEpochBlock", "PendingEpochAt"] {
+        let mut e = template.clone();
+        e.name = name.into();
+        storage.entries.push(e);
+    }
+    m.encode()
+}
+
+async fn start_double_with(metadata: Vec<u8>) -> Double {
     let [alice, bob, carol, dave] =
         ["//Alice", "//Bob", "//Charlie", "//Dave"].map(|u| Hotkey::from_uri(u).unwrap());
-    let mut node = Node::new();
+    let mut node = Node::new(metadata);
     seed(
         &mut node,
         &Seed {
@@ -1066,4 +1100,38 @@ async fn a_dropped_websocket_is_reopened() {
     *d.server.lock().unwrap() = Some(handle);
     assert_eq!(chain.current_block().await.unwrap(), BEST);
     assert_eq!(chain.rpc().reconnects(), 1);
+}
+
+#[tokio::test]
+async fn runtimes_with_subnet_epoch_index_use_the_epoch_index_model() {
+    let d = start_double_with(epoch_index_metadata()).await;
+    {
+        let mut node = d.node.lock().unwrap();
+        let nk = 47u16.encode();
+        node.put("LastEpochBlock", &[&nk], 980u64.encode());
+        node.put("SubnetEpochIndex", &[&nk], 7u64.encode());
+        node.put("BlocksSinceLastStep", &[&nk], 20u64.encode());
+    }
+    let now = 1_800_000_000.0;
+    let chain = d.client().with_clock(Arc::new(move || now));
+    let hp = chain.hyperparameters(47).await.unwrap();
+    assert_eq!(hp.reveal_model, "epoch-index");
+    assert_eq!(
+        (hp.last_epoch_block, hp.subnet_epoch_index, hp.blocks_since_last_step),
+        (980, 7, 20)
+    );
+    let plan = chain
+        .plan_commit(47, &d.alice, &[0, 1], &[65535, 50000], 0, None)
+        .await
+        .unwrap();
+    // Epoch 7 began at block 980 with tempo 360: epoch 8, the reveal epoch, begins at 1340 (the
+    // legacy formula would say 1035).
+    assert_eq!(plan.reveal_block, Some(1340));
+    let expected = resi_timelock::schedule::reveal_round(1340, BEST, 12.0, now);
+    assert_eq!(plan.reveal_round, expected);
+    assert_eq!(
+        expected,
+        ((now + (1340.0 + 3.0 - BEST as f64) * 12.0 - resi_timelock::QUICKNET_GENESIS_TIME as f64) / 3.0)
+            .floor() as u64
+    );
 }
