@@ -8,6 +8,8 @@
 //! - [`listings`] (feature `core`): plain valid listings.
 //! - [`coordinator`] (feature `coordinator`): a stand-in coordinator on 127.0.0.1.
 //! - [`scraper`] (feature `scraper`): `scraper.toml` files serialised from the real manifest type.
+//! - [`subtensor`] (feature `subtensor`): a subtensor node double on 127.0.0.1 (HTTP and
+//!   WebSocket JSON-RPC, verified extrinsics, blocks, events, timelocked commits).
 //! - [`assert_every_test_file_is_a_module`]: keeps one-binary test targets complete.
 
 pub mod paths;
@@ -19,6 +21,8 @@ pub mod coordinator;
 pub mod listings;
 #[cfg(feature = "scraper")]
 pub mod scraper;
+#[cfg(feature = "subtensor")]
+pub mod subtensor;
 #[cfg(feature = "core")]
 pub mod wallet;
 

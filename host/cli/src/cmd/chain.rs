@@ -272,7 +272,7 @@ pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
             let tx =
                 rt.block_on(chain.set_weights(netuid, &hotkey, &uids, &weights, version_key))?;
             println!(
-                "{} done: netuid {} uid {} block {} tx {}{}{}",
+                "{} accepted: netuid {} uid {} block {} tx {}{}{}",
                 tx.call,
                 tx.netuid,
                 tx.uid,
