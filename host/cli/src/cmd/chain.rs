@@ -25,9 +25,11 @@ pub enum Cmd {
         #[arg(long, default_value_t = 46)]
         netuid: u16,
     },
-    /// Print a subnet's hyperparameters: tempo, weights rate limit, commit-reveal (on, reveal
-    /// period, version, reveal-round model), weights version key, min allowed weights, max
-    /// weight limit, block time and the epoch schedule.
+    /// Print a subnet's hyperparameters (weights rules, commit-reveal, epoch schedule).
+    ///
+    /// Tempo, weights rate limit, commit-reveal (on, reveal period, version, reveal-round
+    /// model), weights version key, min allowed weights, max weight limit, block time and the
+    /// epoch schedule the reveal round is computed from.
     Hyperparameters {
         #[command(flatten)]
         target: TargetArgs,
@@ -38,8 +40,9 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Set weights with a wallet hotkey. Float weights are processed as bittensor's
-    /// process_weights_for_netuid does (the subnet's MinAllowedWeights and MaxWeightsLimit),
+    /// Set weights with a wallet hotkey (a timelocked commit on commit-reveal subnets).
+    ///
+    /// Float weights are processed as bittensor's process_weights_for_netuid does (the subnet's MinAllowedWeights and MaxWeightsLimit),
     /// then max-upscaled to u16 with zeros dropped. The chain's checks (registered, permit,
     /// version key, rate limit, lengths) run before anything is sent. On a commit-reveal subnet
     /// the weights are committed timelock-encrypted to the drand round of their reveal, and the
@@ -73,8 +76,10 @@ pub enum Cmd {
         #[arg(long, requires = "dry_run", value_name = "ROUND")]
         reveal_round: Option<u64>,
     },
-    /// Decrypt a timelocked weights commit with a drand quicknet round signature (offline), as
-    /// the chain does at reveal: prints the hotkey, uids, weights and version key.
+    /// Open a timelocked weights commit with a drand round signature (offline).
+    ///
+    /// Decrypts as the chain does at reveal and prints the hotkey, uids, weights and version
+    /// key.
     DecryptCommit {
         /// The commit bytes (hex), or a whole `commit_timelocked_*` call hex as --dry-run prints.
         #[arg(long, value_name = "HEX")]
