@@ -342,7 +342,10 @@ async fn memory_bombs_lose_their_own_submissions_never_the_epoch() {
     submit(&store, &bigger, "19103", &fat(55)).await;
     submit(&store, &big, "19103", &fat(50)).await;
 
-    // 20,000 junk objects in one miner's own folder (report inflation).
+    // 2,000 junk objects in one miner's own folder (report inflation; the finding's 115,000
+    // and the read cap: `scale::a_report_of_115000_rejections_stays_under_the_read_cap_and_\
+    // states_the_truncation`, and through the store `scale::junk_objects_in_a_miners_folder_\
+    // leave_the_uploaded_report_bounded_and_counted`).
     let junk = key(6);
     let jp = format!(
         "data/hotkey={}/epoch={}/zipcode=19103/",
@@ -494,13 +497,18 @@ async fn fake_and_unsigned_reports_are_not_counted() {
     claim.validator = key(102).ss58();
     publish(key(102).ss58(), claim).await;
     publish(key(104).ss58(), forged(&key(104), true)).await;
-    // A padded folder and the two-byte SS58 alias folder of a permitted validator.
-    publish(format!(" {}", key(103).ss58()), forged(&key(103), true)).await;
-    publish(
+    // Folders that are another spelling of a permitted validator's key, each holding a report
+    // that validator really signed: padded with a leading space, padded with a trailing U+00A0
+    // (percent-encoded, as it arrives in a URL), and SS58's two-byte prefix alias.
+    let alias = two_byte_alias(103);
+    let respelled = [
+        format!(" {}", key(103).ss58()),
         format!("{}%C2%A0", key(103).ss58()),
-        forged(&key(103), true),
-    )
-    .await;
+        alias.clone(),
+    ];
+    for folder in &respelled {
+        publish(folder.clone(), forged(&key(103), true)).await;
+    }
 
     let a = resi_validator::agreement(&store, &own, &peers)
         .await
@@ -511,20 +519,184 @@ async fn fake_and_unsigned_reports_are_not_counted() {
     assert!(why.iter().any(|w| w.contains("unsigned")), "{why:?}");
     assert!(why.iter().any(|w| w.contains("does not match")), "{why:?}");
     assert!(why.iter().any(|w| w.contains("permit")), "{why:?}");
+    for folder in &respelled {
+        let prefix = format!("validators/{folder}/");
+        let ignored: Vec<&str> = a
+            .ignored
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, w)| w.as_str())
+            .collect();
+        assert!(
+            ignored.len() == 1 && ignored[0].contains("folder is not a validator hotkey"),
+            "{folder:?}: {ignored:?} ({a:#?})"
+        );
+    }
+    let why_alias = a
+        .ignored
+        .iter()
+        .find(|(k, _)| k.starts_with(&format!("validators/{alias}/")))
+        .map(|(_, w)| w.as_str())
+        .unwrap_or_default();
     assert!(
-        why.iter()
-            .any(|w| w.contains("folder is not a validator hotkey")),
-        "{why:?}"
+        why_alias.contains("not in canonical form") && why_alias.contains(&key(103).ss58()),
+        "{why_alias}"
     );
 
-    // A real, signed report of a permitted validator does count (and disagrees here).
+    // A real, signed report of a permitted validator does count (and disagrees here), once:
+    // its other spellings beside it are still not further votes.
     publish(key(103).ss58(), forged(&key(103), true)).await;
     let a = resi_validator::agreement(&store, &own, &peers)
         .await
         .unwrap();
     assert_eq!(a.validators, 2, "{a:#?}");
+    assert_eq!(a.outliers.len(), 1, "{a:#?}");
     assert!(
         a.outliers.iter().any(|(v, _, _)| *v == key(103).ss58()),
         "{a:#?}"
     );
+}
+
+/// The two-byte prefix spelling (`0x4a 0x80`, network 42) of `key(n)`'s address: a second SS58
+/// address of one key, as `one_key_has_one_address` (resi_core) builds it. Computed once (the
+/// checksum is blake2b-512, which this crate does not link) and checked against the decoder.
+fn two_byte_alias(n: u8) -> String {
+    let alias = match n {
+        2 => "Zp1jwobbxoqYEHeXpRvJ89nmupDvv7M5xjvbp7oJE8RRMbUX9",
+        103 => "Zp4EFz5jgHuxoVhASrbMhtA57N6iEYMw8GBervFMaYhrv6W4F",
+        _ => panic!("no alias computed for key {n}"),
+    };
+    // The alias decodes to network 42 and to the very same key, and is not its canonical form.
+    let (prefix, bytes) = resi_core::keys::ss58_decode_any(alias).unwrap();
+    assert_eq!(prefix, resi_core::keys::SS58_PREFIX);
+    assert_eq!(&bytes, key(n).public().as_bytes());
+    assert!(
+        matches!(
+            resi_core::PublicKey::from_ss58(alias),
+            Err(resi_core::keys::Ss58Error::NonCanonical { canonical, .. }) if canonical == key(n).ss58()
+        ),
+        "{alias}"
+    );
+    alias.to_string()
+}
+
+/// Finding 2 of the hardening review, at the validator: SS58's two-byte prefix form of network
+/// 42 is a second spelling of one hotkey. A miner that re-signed its submissions under that
+/// spelling took ranks 1 and 2 in every zipcode for one uid. Now the alias folder is not a
+/// miner: every object under it is refused with a reason naming the folder's hotkey segment,
+/// it takes no part in the policy's input, and the outcome (the honest miner's score with it)
+/// is exactly the one of the same store without the alias folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_byte_ss58_alias_is_not_a_second_miner() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::local(dir.path().join("store")).unwrap();
+    let zips = ["19103", "10001"];
+    let facts = facts(&[("19103", 20, false, 0), ("10001", 20, false, 0)]);
+    let real: Vec<_> = zips.iter().map(|z| listings(z, 0, 20)).collect();
+    let (attacker, honest) = (key(2), key(1));
+    let alias = two_byte_alias(2);
+
+    // The attacker first under its own address, then the same listings re-signed under the
+    // alias (the manifest names the alias, as the object key does), then the honest miner.
+    for (z, l) in zips.iter().zip(&real) {
+        submit(&store, &attacker, z, l).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut alias_keys = Vec::new();
+    for (z, l) in zips.iter().zip(&real) {
+        let parquet = write_listings(l).unwrap();
+        let mut m = unsigned(&attacker, z, &parquet, l.len() as u64).sign(&attacker);
+        m.hotkey = alias.clone();
+        m.signature = attacker.sign(&m.canonical_bytes()).to_hex();
+        let p = prefix(&alias, z);
+        for (name, bytes) in [
+            ("listings.parquet", parquet),
+            ("manifest.json", m.to_json_bytes()),
+        ] {
+            put(&store, format!("{p}{name}"), bytes).await;
+            alias_keys.push(format!("{p}{name}"));
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    for (z, l) in zips.iter().zip(&real) {
+        submit(&store, &honest, z, l).await;
+    }
+
+    let run = |hotkeys: Option<Vec<String>>, db: &str| {
+        let store = store.clone();
+        let verifier = Arc::new(TruthVerifier::new(&real.concat()));
+        let db = Arc::new(Db::open(&dir.path().join(db)).unwrap());
+        let facts = facts.clone();
+        async move {
+            let cfg = ValidatorConfig {
+                hotkey: key(100),
+                pin: PolicyPin::from_release(&release()).unwrap(),
+                ingest: IngestOptions {
+                    hotkeys,
+                    ..IngestOptions::default()
+                },
+                concurrency: 4,
+                verify_timeout: Duration::from_secs(30),
+                upload: false,
+            };
+            validate_epoch(&cfg, &store, db, verifier, &facts)
+                .await
+                .expect("the epoch scores")
+                .report
+        }
+    };
+    // The validator as it runs (every folder under data/), and the same objects listed only
+    // under the two canonical addresses: what the epoch is without the alias folder.
+    let report = run(None, "all.sqlite").await;
+    let without_alias = run(
+        Some(vec![attacker.ss58(), honest.ss58()]),
+        "canonical.sqlite",
+    )
+    .await;
+
+    // Every alias object is refused, with a reason, and was not given to the policy.
+    for k in &alias_keys {
+        let r = report
+            .rejected
+            .iter()
+            .find(|r| &r.key == k)
+            .unwrap_or_else(|| panic!("{k} not refused: {:#?}", report.rejected));
+        assert!(
+            r.reason.contains("segment hotkey") && r.reason.contains(&alias),
+            "{}",
+            r.reason
+        );
+        assert!(!r.given_to_policy, "{r:?}");
+        assert!(r.hotkey.is_empty(), "not attributed to any miner: {r:?}");
+    }
+    assert_eq!(
+        report.rejected.len(),
+        alias_keys.len(),
+        "{:#?}",
+        report.rejected
+    );
+    // Two miners, not three: the alias is nowhere in the outcome.
+    assert_eq!(report.submissions, 4);
+    assert!(!report.outcome.to_string().contains(&alias));
+    let mut miners: Vec<&str> = report.scores.iter().map(|s| s.hotkey.as_str()).collect();
+    miners.sort_unstable();
+    let mut want = vec![attacker.ss58(), honest.ss58()];
+    want.sort_unstable();
+    assert_eq!(miners, want);
+    // One rank per zipcode for the attacker's uid (rank 1, submitted first); the honest miner
+    // keeps rank 2 and is paid exactly what it is paid without the alias folder.
+    for z in resi_validator::report::winners(&report.outcome) {
+        let rank = if z.1 == attacker.ss58() { 1 } else { 2 };
+        assert_eq!(z.2, rank, "{z:?}");
+    }
+    assert_eq!(report.outcome_hash, without_alias.outcome_hash);
+    assert_eq!(report.input_hash, without_alias.input_hash);
+    let ppb = |r: &resi_validator::ValidationReport| {
+        r.scores
+            .iter()
+            .find(|s| s.hotkey == honest.ss58())
+            .map(|s| s.ppb)
+    };
+    assert!(ppb(&report).is_some_and(|p| p > 0), "{:#?}", report.scores);
+    assert_eq!(ppb(&report), ppb(&without_alias));
 }

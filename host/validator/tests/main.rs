@@ -6,6 +6,7 @@ mod e2e_services;
 mod hostile;
 mod pin_grace;
 mod rate_limit;
+mod scale;
 mod streaming;
 mod two_validators;
 
