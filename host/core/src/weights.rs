@@ -141,7 +141,10 @@ pub fn process_weights_for_netuid(
         .iter()
         .filter(|&&w| w / max * f64::from(u16::MAX) >= 0.5)
         .count();
-    let clip_impossible = kept.len() as f64 * limit <= 1.0 && f64::from(n) * limit > 1.0;
+    // `len * limit == 1` is feasible (uniform weights sit exactly at the limit).
+    let clip_impossible = max_weight_limit != u16::MAX
+        && (kept.len() as f64 * limit) < 1.0
+        && f64::from(n) * limit >= 1.0;
     if surviving < usize::from(min_allowed) || clip_impossible {
         // Scaled to a maximum of 1 first, so the 1e-5 floor survives the u16 conversion.
         let mut padded = vec![1e-5; usize::from(n)];
@@ -256,9 +259,17 @@ mod tests {
         assert_eq!((uids.len(), w), (4, vec![0.25; 4]));
         let (uids, _) = process_weights_for_netuid(&[1], &[1.0], 3, 8, u16::MAX).unwrap();
         assert_eq!(uids, [0, 1, 2]);
-        // No limit: only normalised.
+        // No limit: only normalised; one weight stays one weight.
         let (_, w) = process_weights_for_netuid(&[0, 1], &[3.0, 1.0], 2, 1, u16::MAX).unwrap();
         assert_eq!(w, [0.75, 0.25]);
+        let (uids, w) = process_weights_for_netuid(&[0], &[5.0], 2, 1, u16::MAX).unwrap();
+        assert_eq!((uids, w), (vec![0], vec![1.0]));
+        // Two weights at a 50% limit: feasible as they are, no padding.
+        let (uids, _) = process_weights_for_netuid(&[0, 1], &[3.0, 1.0], 8, 1, 32768).unwrap();
+        assert_eq!(uids, [0, 1]);
+        // One weight under a 50% limit cannot stand alone: padded to every uid.
+        let (uids, _) = process_weights_for_netuid(&[0], &[3.0], 8, 1, 32768).unwrap();
+        assert_eq!(uids.len(), 8);
         assert!(process_weights_for_netuid(&[0], &[-1.0], 2, 1, 1).is_err());
     }
 
