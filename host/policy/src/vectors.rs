@@ -180,6 +180,20 @@ pub struct VectorResult {
     pub peak_memory: usize,
     /// The actual canonical outcome (when the run succeeded).
     pub actual_outcome: Option<String>,
+    /// The actual hex `outcome_hash`, `input_hash` and `params_sha256` (when the run
+    /// succeeded).
+    pub actual_hashes: Option<ActualHashes>,
+}
+
+/// The hashes a vector run produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActualHashes {
+    /// Hex `outcome_hash`.
+    pub outcome_hash: String,
+    /// Hex `input_hash`.
+    pub input_hash: String,
+    /// Hex `params_sha256`.
+    pub params_sha256: String,
 }
 
 /// Result of a vector run.
@@ -278,6 +292,7 @@ pub fn run_vector<B: Backend + ?Sized>(backend: &B, name: &str, vector: &Vector)
         elapsed: Duration::ZERO,
         peak_memory: 0,
         actual_outcome: None,
+        actual_hashes: None,
     };
     let run = || -> Result<_, RunError> {
         let (run, records) = vector.input.to_run()?;
@@ -309,6 +324,11 @@ pub fn run_vector<B: Backend + ?Sized>(backend: &B, name: &str, vector: &Vector)
                     ));
                 }
             }
+            result.actual_hashes = Some(ActualHashes {
+                outcome_hash: hex::encode(report.outcome_hash),
+                input_hash: hex::encode(report.input_hash),
+                params_sha256: hex::encode(report.params_sha256),
+            });
             result.actual_outcome = Some(report.outcome.canonical_json);
             result.passed = result.failures.is_empty();
         }

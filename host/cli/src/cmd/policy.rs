@@ -29,6 +29,14 @@ pub enum Cmd {
         wasm: PathBuf,
         /// Directory of vector files.
         vectors: PathBuf,
+        /// Also print each vector's actual canonical outcome (pretty JSON) and hashes, so a
+        /// failing vector shows what the policy returned, not only the first difference.
+        #[arg(long)]
+        print_outcome: bool,
+        /// Print the whole result as JSON (per vector: passed, mismatches, fuel, time, peak
+        /// memory, the actual outcome and hashes).
+        #[arg(long)]
+        json: bool,
     },
     /// Print the pins a validator sets: the component's sha256 and the params' sha256.
     ///
@@ -63,7 +71,12 @@ pub enum Cmd {
 /// Runs a subcommand.
 pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        Cmd::Test { wasm, vectors } => test(&wasm, &vectors),
+        Cmd::Test {
+            wasm,
+            vectors,
+            print_outcome,
+            json,
+        } => test(&wasm, &vectors, print_outcome, json),
         Cmd::Hash { wasm, params, json } => hash_cmd(&wasm, params.as_deref(), json),
         Cmd::Inspect { wasm, json } => inspect(&wasm, json),
     }
@@ -73,10 +86,44 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
 
-fn test(wasm: &Path, vectors: &Path) -> anyhow::Result<ExitCode> {
+fn test(wasm: &Path, vectors: &Path, print_outcome: bool, json: bool) -> anyhow::Result<ExitCode> {
     let bytes = read(wasm)?;
     // Its errors name the file: "reading VECTORS: No such file or directory".
     let report = run_vectors(&bytes, vectors).context("running the vectors")?;
+    if json {
+        let results: Vec<serde_json::Value> = report
+            .results
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "name": r.name,
+                    "passed": r.passed,
+                    "failures": r.failures,
+                    "diff": r.diff,
+                    "fuel": r.fuel,
+                    "time_ms": r.elapsed.as_secs_f64() * 1000.0,
+                    "peak_memory_bytes": r.peak_memory,
+                    "outcome": r
+                        .actual_outcome
+                        .as_deref()
+                        .and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok()),
+                    "hashes": r.actual_hashes,
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "policy_sha256": report.policy_sha256,
+            "passed": report.passed(),
+            "failed": report.failed(),
+            "vectors": results,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(if report.passed() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     println!("policy sha256 {}", report.policy_sha256);
     for r in &report.results {
         println!(
@@ -93,6 +140,22 @@ fn test(wasm: &Path, vectors: &Path) -> anyhow::Result<ExitCode> {
         if let Some(d) = &r.diff {
             for line in d.lines() {
                 println!("     {line}");
+            }
+        }
+        if print_outcome {
+            if let Some(h) = &r.actual_hashes {
+                println!("     outcome_hash  {}", h.outcome_hash);
+                println!("     input_hash    {}", h.input_hash);
+                println!("     params_sha256 {}", h.params_sha256);
+            }
+            if let Some(o) = &r.actual_outcome {
+                let pretty = serde_json::from_str::<serde_json::Value>(o)
+                    .and_then(|v| serde_json::to_string_pretty(&v))
+                    .unwrap_or_else(|_| o.clone());
+                println!("     outcome:");
+                for line in pretty.lines() {
+                    println!("       {line}");
+                }
             }
         }
     }
