@@ -329,7 +329,10 @@ fn validate_phase(dir: &Path, size: Size) {
     let cfg = ValidatorConfig {
         hotkey: hotkey(1_000_000),
         pin,
-        ingest: IngestOptions::default(),
+        ingest: IngestOptions {
+            read_ahead: std::env::var("RESI_BENCH_READ_AHEAD").as_deref() != Ok("0"),
+            ..IngestOptions::default()
+        },
         concurrency: 8,
         verify_timeout: Duration::from_secs(30),
         upload: true,
@@ -457,6 +460,10 @@ fn main() {
         .env("RESI_BENCH_ZIPCODES", size.zipcodes.to_string())
         .env("RESI_BENCH_LISTINGS", size.listings.to_string())
         .env("RESI_BENCH_HOSTILE", if hostile() { "1" } else { "0" })
+        .env(
+            "RESI_BENCH_READ_AHEAD",
+            std::env::var("RESI_BENCH_READ_AHEAD").unwrap_or_else(|_| "1".into()),
+        )
         .status()
         .expect("validation process");
     assert!(status.success(), "validation process failed: {status}");

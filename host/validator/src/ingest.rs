@@ -80,6 +80,10 @@ pub struct IngestOptions {
     /// the policy's grace, so what the policy sees does not depend on when the validator lists
     /// the store: later arrivals could only have failed G0.
     pub accept_until_ms: Option<u64>,
+    /// Read the next zipcode (fetch, verify, parse) on its own thread while the policy scores
+    /// the current one (default). The policy still sees zipcodes in order, so the outcome and
+    /// hashes are the same either way; off, one zipcode at a time is in memory.
+    pub read_ahead: bool,
 }
 
 impl Default for IngestOptions {
@@ -89,6 +93,7 @@ impl Default for IngestOptions {
             zipcode_budget: DEFAULT_ZIPCODE_BUDGET,
             hotkeys: None,
             accept_until_ms: None,
+            read_ahead: true,
         }
     }
 }
@@ -145,6 +150,7 @@ pub struct EpochIngest {
     pending: VecDeque<(wit::Assignment, BTreeMap<String, Group>)>,
     rejected: Vec<Rejection>,
     accepted: usize,
+    last_held: u64,
 }
 
 impl EpochIngest {
@@ -251,6 +257,7 @@ impl EpochIngest {
             pending,
             rejected,
             accepted: 0,
+            last_held: 0,
         })
     }
 
@@ -341,10 +348,17 @@ impl EpochIngest {
                 Loaded::Rejected(notes) => self.rejected.extend(notes),
             }
         }
+        self.last_held = held;
         Some(ZipcodeInput {
             assignment,
             submissions: submissions.into_iter().map(|(s, _)| s).collect(),
         })
+    }
+
+    /// Decoded bytes ([`resi_submission::decoded_cost`]) the zipcode returned last by
+    /// [`EpochIngest::next_zipcode`] holds.
+    pub fn last_held(&self) -> u64 {
+        self.last_held
     }
 
     /// The rejections, sorted by (hotkey, zipcode, key), and the accepted count. Zipcodes not

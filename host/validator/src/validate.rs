@@ -91,6 +91,7 @@ pub async fn validate_epoch(
         let db = db.clone();
         let store = store.clone();
         let (concurrency, timeout) = (cfg.concurrency, cfg.verify_timeout);
+        let read_ahead = opts.read_ahead;
         tokio::task::spawn_blocking(move || {
             let mut ingest = ingest;
             let mut checker = SpotChecker::new(verifier, db, handle.clone(), concurrency, timeout);
@@ -101,6 +102,7 @@ pub async fn validate_epoch(
                 &store,
                 &handle,
                 &mut checker,
+                read_ahead,
             );
             (
                 streamed,
@@ -236,6 +238,13 @@ type Ranked = BTreeMap<(String, String), Vec<Listing>>;
 /// bounded however large the winners' files are.
 pub const WINNERS_BUDGET: u64 = 256 << 20;
 
+/// Zipcodes read ahead of the policy (each held in memory until scored).
+const PREFETCH_ZIPCODES: usize = 1;
+
+/// A zipcode holding more decoded bytes than this is not read ahead of: the next one is read
+/// only after it has been scored, so read-ahead adds at most this much to the epoch's peak.
+pub const READ_AHEAD_MAX_BYTES: u64 = 64 << 20;
+
 /// Streams the epoch through the policy: each zipcode is read from the store (on `handle`)
 /// right before it is scored, and dropped after it, except for the listings of the
 /// submissions its result ranks (the candidates for `validated_data.parquet`). Runs on a
@@ -247,6 +256,7 @@ fn stream_epoch(
     store: &Store,
     handle: &tokio::runtime::Handle,
     checker: &mut SpotChecker,
+    read_ahead: bool,
 ) -> Result<(RunReport, Ranked), ValidatorError> {
     let mut runner = EpochRunner::new(
         backend,
@@ -256,35 +266,75 @@ fn stream_epoch(
     )?;
     let mut ranked = Ranked::new();
     let (mut kept, mut left_out) = (0u64, 0usize);
-    while let Some(z) = handle.block_on(ingest.next_zipcode(store)) {
-        let result = runner.zipcode(&z, checker)?;
-        let winners: Vec<&str> = result
-            .candidates
-            .iter()
-            .filter(|c| c.rank.is_some())
-            .map(|c| c.hotkey.as_str())
-            .collect();
-        tracing::debug!(
-            zipcode = %z.assignment.zipcode,
-            submissions = z.submissions.len(),
-            ranked = winners.len(),
-            "scored zipcode"
-        );
-        for s in z
-            .submissions
-            .iter()
-            .filter(|s| winners.contains(&s.hotkey.as_str()))
-        {
-            let listings: Vec<Listing> = s.listings.iter().map(Listing::from).collect();
-            let cost = resi_submission::decoded_cost(&listings);
-            if kept.saturating_add(cost) > WINNERS_BUDGET {
-                left_out += 1;
-                continue;
+    // Reading a zipcode (fetch, verify, parse) overlaps with scoring the one before it: a
+    // producer thread reads zipcodes in order into a channel of PREFETCH_ZIPCODES, the policy
+    // scores them in the same order, so the outcome and hashes are as without it.
+    let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH_ZIPCODES);
+    let scored = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || {
+            while let Some(z) = handle.block_on(ingest.next_zipcode(store)) {
+                // A large zipcode is scored alone, so at most one large one is in memory.
+                if !read_ahead || ingest.last_held() > READ_AHEAD_MAX_BYTES {
+                    // Hand over one zipcode and wait until it has been scored.
+                    let (done_tx, done_rx) = std::sync::mpsc::sync_channel(0);
+                    if tx.send((z, Some(done_tx))).is_err() || done_rx.recv().is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                let z = (z, None);
+                if tx.send(z).is_err() {
+                    break; // the policy stopped (an error): read no further
+                }
             }
-            kept += cost;
-            ranked.insert((z.assignment.zipcode.clone(), s.hotkey.clone()), listings);
+        });
+        let mut scored = Ok(());
+        for (z, done) in rx.iter() {
+            let result = match runner.zipcode(&z, checker) {
+                Ok(r) => r,
+                Err(e) => {
+                    scored = Err(e);
+                    break;
+                }
+            };
+            let winners: Vec<&str> = result
+                .candidates
+                .iter()
+                .filter(|c| c.rank.is_some())
+                .map(|c| c.hotkey.as_str())
+                .collect();
+            tracing::debug!(
+                zipcode = %z.assignment.zipcode,
+                submissions = z.submissions.len(),
+                ranked = winners.len(),
+                "scored zipcode"
+            );
+            for s in z
+                .submissions
+                .iter()
+                .filter(|s| winners.contains(&s.hotkey.as_str()))
+            {
+                let listings: Vec<Listing> = s.listings.iter().map(Listing::from).collect();
+                let cost = resi_submission::decoded_cost(&listings);
+                if kept.saturating_add(cost) > WINNERS_BUDGET {
+                    left_out += 1;
+                    continue;
+                }
+                kept += cost;
+                ranked.insert((z.assignment.zipcode.clone(), s.hotkey.clone()), listings);
+            }
+            drop(z);
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
         }
-    }
+        drop(rx);
+        if producer.join().is_err() {
+            return Err(ValidatorError::Other("the zipcode reader panicked".into()));
+        }
+        scored.map_err(ValidatorError::from)
+    });
+    scored?;
     if left_out > 0 {
         tracing::warn!(
             left_out,

@@ -126,6 +126,7 @@ async fn streamed_validation_equals_the_whole_epoch_run() {
         verify_timeout: Duration::from_secs(30),
         upload: true,
     };
+    let verifier_again = verifier.clone();
     let result = validate_epoch(&cfg, &store, db.clone(), verifier, &facts)
         .await
         .unwrap();
@@ -172,4 +173,23 @@ async fn streamed_validation_equals_the_whole_epoch_run() {
     }
     let got = resi_submission::read_listings(&result.validated_data, &Default::default()).unwrap();
     assert_eq!(got, want);
+
+    // Reading ahead (the default) or one zipcode at a time: the same report and data.
+    let db_one = Arc::new(Db::open(&dir.path().join("one-at-a-time.sqlite")).unwrap());
+    let one_cfg = ValidatorConfig {
+        ingest: IngestOptions {
+            read_ahead: false,
+            ..IngestOptions::default()
+        },
+        upload: false,
+        ..cfg
+    };
+    let one = validate_epoch(&one_cfg, &store, db_one, verifier_again, &facts)
+        .await
+        .unwrap();
+    assert_eq!(one.run.canonical_outcome(), result.run.canonical_outcome());
+    assert_eq!(one.report.input_hash, report.input_hash);
+    assert_eq!(one.report.outcome_hash, report.outcome_hash);
+    assert_eq!(one.report.rejected, report.rejected);
+    assert_eq!(one.validated_data, result.validated_data);
 }
