@@ -34,6 +34,25 @@ pub enum WeightsError {
     },
 }
 
+/// Equal lengths, every weight finite and non-negative.
+fn check_inputs(uids: &[u16], weights: &[f64]) -> Result<(), WeightsError> {
+    if uids.len() != weights.len() {
+        return Err(WeightsError::LengthMismatch {
+            uids: uids.len(),
+            weights: weights.len(),
+        });
+    }
+    for (&uid, &value) in uids.iter().zip(weights) {
+        if !value.is_finite() {
+            return Err(WeightsError::NotFinite { uid, value });
+        }
+        if value < 0.0 {
+            return Err(WeightsError::Negative { uid, value });
+        }
+    }
+    Ok(())
+}
+
 /// Converts f32 weights (what a validator computes; the inputs of the bittensor vectors) to the
 /// `(uids, u16 weights)` pair sent on chain. An all-zero (or empty) input yields two empty lists:
 /// nothing to set.
@@ -50,20 +69,7 @@ pub fn convert_weights_and_uids_for_emit_f64(
     uids: &[u16],
     weights: &[f64],
 ) -> Result<(Vec<u16>, Vec<u16>), WeightsError> {
-    if uids.len() != weights.len() {
-        return Err(WeightsError::LengthMismatch {
-            uids: uids.len(),
-            weights: weights.len(),
-        });
-    }
-    for (&uid, &value) in uids.iter().zip(weights) {
-        if !value.is_finite() {
-            return Err(WeightsError::NotFinite { uid, value });
-        }
-        if value < 0.0 {
-            return Err(WeightsError::Negative { uid, value });
-        }
-    }
+    check_inputs(uids, weights)?;
     let sum: f64 = weights.iter().sum();
     if sum == 0.0 {
         return Ok((Vec::new(), Vec::new()));
@@ -106,20 +112,7 @@ pub fn process_weights_for_netuid(
     min_allowed: u16,
     max_weight_limit: u16,
 ) -> Result<(Vec<u16>, Vec<f64>), WeightsError> {
-    if uids.len() != weights.len() {
-        return Err(WeightsError::LengthMismatch {
-            uids: uids.len(),
-            weights: weights.len(),
-        });
-    }
-    for (&uid, &value) in uids.iter().zip(weights) {
-        if !value.is_finite() {
-            return Err(WeightsError::NotFinite { uid, value });
-        }
-        if value < 0.0 {
-            return Err(WeightsError::Negative { uid, value });
-        }
-    }
+    check_inputs(uids, weights)?;
     let limit = f64::from(max_weight_limit) / f64::from(u16::MAX);
     let positive: Vec<(u16, f64)> = uids
         .iter()

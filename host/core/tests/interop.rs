@@ -18,26 +18,10 @@ const TS: i64 = 1_759_336_626;
 const EPOCH: &str = "2025-10-01T16-00-00";
 
 fn python() -> Option<String> {
-    match std::env::var("RESI_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            if std::env::var("RESI_REQUIRE_INTEROP").as_deref() == Ok("1") {
-                panic!(
-                    "RESI_REQUIRE_INTEROP=1 but RESI_PYTHON is not set: point it at a python with bittensor-wallet==4.1.1"
-                );
-            }
-            // Written straight to stderr (not eprintln!) so the test harness does not capture it.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n==================== SKIPPED: bittensor interop ====================\n\
-                 RESI_PYTHON is not set, so the real bittensor-wallet library was NOT run.\n\
-                 python3 -m venv ~/.cache/resi-venv && ~/.cache/resi-venv/bin/pip install bittensor-wallet==4.1.1\n\
-                 RESI_PYTHON=~/.cache/resi-venv/bin/python cargo test -p resi-core --test interop\n\
-                 ===================================================================="
-            );
-            None
-        }
-    }
+    resi_testkit::python(
+        "bittensor-wallet==4.1.1",
+        "cargo test -p resi-core --test it interop",
+    )
 }
 
 fn run(python: &str, request: &Value) -> Value {

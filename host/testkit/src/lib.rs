@@ -10,6 +10,7 @@
 //! - [`scraper`] (feature `scraper`): `scraper.toml` files serialised from the real manifest type.
 //! - [`subtensor`] (feature `subtensor`): a subtensor node double on 127.0.0.1 (HTTP and
 //!   WebSocket JSON-RPC, verified extrinsics, blocks, events, timelocked commits).
+//! - [`python`]: the interop interpreter (`RESI_PYTHON`), with a loud skip when it is unset.
 //! - [`assert_every_test_file_is_a_module`]: keeps one-binary test targets complete.
 
 pub mod paths;
@@ -27,6 +28,34 @@ pub mod subtensor;
 pub mod wallet;
 
 pub use paths::{guest, guest_path, guests_dir, policy_release, repo_root};
+
+/// The Python interpreter of the interop tests: `$RESI_PYTHON` (the venv `cargo xtask test`
+/// creates from `tests/requirements.txt`). When it is unset the test is skipped with a banner
+/// on stderr naming `library` (e.g. `bittensor-wallet==4.1.1`) and the command `rerun` that
+/// runs it; with `RESI_REQUIRE_INTEROP=1` (CI) a missing interpreter is a failure instead.
+pub fn python(library: &str, rerun: &str) -> Option<String> {
+    use std::io::Write as _;
+    match std::env::var("RESI_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => {
+            if std::env::var("RESI_REQUIRE_INTEROP").as_deref() == Ok("1") {
+                panic!(
+                    "RESI_REQUIRE_INTEROP=1 but RESI_PYTHON is not set: point it at a python with {library}"
+                );
+            }
+            // Written straight to stderr (not eprintln!) so the test harness does not capture it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n==================== SKIPPED: {library} interop ====================\n\
+                 RESI_PYTHON is not set, so the real {library} library was NOT run.\n\
+                 python3 -m venv ~/.cache/resi-venv && ~/.cache/resi-venv/bin/pip install -r tests/requirements.txt\n\
+                 RESI_PYTHON=~/.cache/resi-venv/bin/python {rerun}\n\
+                 ===================================================================="
+            );
+            None
+        }
+    }
+}
 
 /// Panics unless every `*.rs` file directly in the folder `dir` of the checkout (e.g.
 /// `host/validator/tests`) other than `root`, and every `*/mod.rs` there, is declared as a module

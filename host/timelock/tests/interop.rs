@@ -20,26 +20,10 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 fn python() -> Option<String> {
-    match std::env::var("RESI_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            if std::env::var("RESI_REQUIRE_INTEROP").as_deref() == Ok("1") {
-                panic!(
-                    "RESI_REQUIRE_INTEROP=1 but RESI_PYTHON is not set: point it at a python with bittensor-drand==2.0.0"
-                );
-            }
-            // Written straight to stderr (not eprintln!) so the test harness does not capture it.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n==================== SKIPPED: bittensor-drand interop ====================\n\
-                 RESI_PYTHON is not set, so the real bittensor-drand library was NOT run.\n\
-                 python3 -m venv ~/.cache/resi-venv && ~/.cache/resi-venv/bin/pip install -r tests/requirements.txt\n\
-                 RESI_PYTHON=~/.cache/resi-venv/bin/python cargo test -p resi-timelock interop\n\
-                 =========================================================================="
-            );
-            None
-        }
-    }
+    resi_testkit::python(
+        "bittensor-drand==2.0.0",
+        "cargo test -p resi-timelock interop",
+    )
 }
 
 /// Runs one op of `drand_interop.py`; returns its results.
