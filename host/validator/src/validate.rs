@@ -158,10 +158,13 @@ pub async fn validate_epoch(
     let mut win = winners(&report.outcome);
     win.sort_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
     let mut listings = Vec::new();
+    let mut truncated = false;
     for (zip, hk, rank) in win {
         let key = (zip, hk);
         match ranked.remove(&key) {
-            Some(l) => listings.extend(l),
+            Some(Some(l)) => listings.extend(l),
+            // Over the epoch's budget: left out (stream_epoch warned once for all of them).
+            Some(None) => truncated = true,
             None => tracing::warn!(
                 zipcode = %key.0,
                 hotkey = %key.1,
@@ -198,6 +201,7 @@ pub async fn validate_epoch(
             "submissions": report.submissions,
             "rejected": report.rejected.len(),
             "winners_listings": listings.len(),
+            "validated_data_truncated": truncated,
             "outcome_hash": report.outcome_hash,
             "input_hash": report.input_hash,
             "policy": report.policy,
@@ -229,8 +233,9 @@ pub async fn validate_epoch(
     })
 }
 
-/// Listings of the submissions `score-zipcode` ranked, by (zipcode, hotkey).
-type Ranked = BTreeMap<(String, String), Vec<Listing>>;
+/// Listings of the submissions `score-zipcode` ranked, by (zipcode, hotkey); `None` for one
+/// left out of `validated_data.parquet` by [`WINNERS_BUDGET`].
+type Ranked = BTreeMap<(String, String), Option<Vec<Listing>>>;
 
 /// Most decoded bytes ([`resi_submission::decoded_cost`]) of ranked submissions kept over an
 /// epoch for `validated_data.parquet`; later ranked submissions are left out of that file (it
@@ -316,12 +321,14 @@ fn stream_epoch(
             {
                 let listings: Vec<Listing> = s.listings.iter().map(Listing::from).collect();
                 let cost = resi_submission::decoded_cost(&listings);
+                let key = (z.assignment.zipcode.clone(), s.hotkey.clone());
                 if kept.saturating_add(cost) > WINNERS_BUDGET {
                     left_out += 1;
+                    ranked.insert(key, None);
                     continue;
                 }
                 kept += cost;
-                ranked.insert((z.assignment.zipcode.clone(), s.hotkey.clone()), listings);
+                ranked.insert(key, Some(listings));
             }
             drop(z);
             if let Some(done) = done {

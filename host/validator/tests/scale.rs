@@ -425,4 +425,5 @@ async fn winners_over_the_epoch_budget_are_left_out_of_validated_data_only() {
     )
     .unwrap();
     assert_eq!(metadata["winners_listings"], 2 * ROWS, "{metadata:#}");
+    assert_eq!(metadata["validated_data_truncated"], true, "{metadata:#}");
 }
