@@ -10,8 +10,6 @@ use resi_core::commitments;
 use resi_core::keys::{Hotkey, PublicKey, verify_hex};
 use resi_core::wallet::{KeySource, WalletLocation, write_test_hotkey_wallet};
 use serde_json::{Value, json};
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 const DEV_PHRASE: &str = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
 const TS: i64 = 1_759_336_626;
@@ -26,27 +24,8 @@ fn python() -> Option<String> {
 
 fn run(python: &str, request: &Value) -> Value {
     let script = resi_testkit::repo_root().join("tests/interop/bittensor_interop.py");
-    let mut child = Command::new(python)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {python}: {e}"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let out = resi_testkit::run_python(python, &script, request.to_string().as_bytes());
+    serde_json::from_slice(&out).unwrap()
 }
 
 /// One message per commitment type of the protocol.

@@ -10,7 +10,8 @@
 //! - [`scraper`] (feature `scraper`): `scraper.toml` files serialised from the real manifest type.
 //! - [`subtensor`] (feature `subtensor`): a subtensor node double on 127.0.0.1 (HTTP and
 //!   WebSocket JSON-RPC, verified extrinsics, blocks, events, timelocked commits).
-//! - [`python`]: the interop interpreter (`RESI_PYTHON`), with a loud skip when it is unset.
+//! - [`python`], [`run_python`]: the interop interpreter (`RESI_PYTHON`), with a loud skip
+//!   when it is unset, and one run of an interop script.
 //! - [`assert_every_test_file_is_a_module`]: keeps one-binary test targets complete.
 
 pub mod paths;
@@ -28,6 +29,34 @@ pub mod subtensor;
 pub mod wallet;
 
 pub use paths::{guest, guest_path, guests_dir, policy_release, repo_root};
+
+/// Runs the Python `script` with `python`, `stdin` on its standard input; returns its standard
+/// output. Panics (naming the script and its stderr) when it cannot start or exits non-zero.
+pub fn run_python(python: &str, script: &std::path::Path, stdin: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {python}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin)
+        .expect("writing the request");
+    let out = child.wait_with_output().expect("waiting for python");
+    assert!(
+        out.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
 
 /// The Python interpreter of the interop tests: `$RESI_PYTHON` (the venv `cargo xtask test`
 /// creates from `tests/requirements.txt`). When it is unset the test is skipped with a banner

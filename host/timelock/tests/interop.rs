@@ -16,8 +16,6 @@ use resi_timelock::schedule::{
 };
 use resi_timelock::{TimelockError, WeightsTlockPayload, decrypt_commit, encrypt_commit};
 use serde_json::{Value, json};
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 fn python() -> Option<String> {
     resi_testkit::python(
@@ -29,28 +27,9 @@ fn python() -> Option<String> {
 /// Runs one op of `drand_interop.py`; returns its results.
 fn run(python: &str, op: &str, items: Vec<Value>) -> Vec<Value> {
     let script = resi_testkit::repo_root().join("host/timelock/tests/drand_interop.py");
-    let mut child = Command::new(python)
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {python}: {e}"));
     let request = json!({"op": op, "items": items});
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{} {op} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = resi_testkit::run_python(python, &script, request.to_string().as_bytes());
+    let answer: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(
         answer["bittensor_drand"], "2.0.0",
         "the venv's bittensor-drand"
