@@ -43,6 +43,10 @@ pub const GUESTS: &[Guest] = &[
         kind: Kind::Policy,
     },
     Guest {
+        package: "zipcode-competitive-1-1",
+        kind: Kind::Policy,
+    },
+    Guest {
         package: "example-scraper",
         kind: Kind::Scraper,
     },
@@ -104,6 +108,7 @@ fn encoded_rustflags(target_dir: &Path) -> Result<String> {
     let mut remaps: Vec<(PathBuf, &str)> = vec![
         (root.join("guests"), "/resi/guests"),
         (root.join("wit"), "/resi/wit"),
+        (root.join("host").join("rules"), "/resi/host/rules"),
         (target_dir.to_path_buf(), "/resi/target"),
     ];
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -257,10 +262,16 @@ pub struct ReleasedPolicy {
 }
 
 /// Every released policy checked by `cargo xtask guests --check-release`.
-pub const RELEASES: &[ReleasedPolicy] = &[ReleasedPolicy {
-    package: "zipcode-competitive",
-    dir: "policies/zipcode-competitive/1.0.0",
-}];
+pub const RELEASES: &[ReleasedPolicy] = &[
+    ReleasedPolicy {
+        package: "zipcode-competitive",
+        dir: "policies/zipcode-competitive/1.0.0",
+    },
+    ReleasedPolicy {
+        package: "zipcode-competitive-1-1",
+        dir: "policies/zipcode-competitive/1.1.0",
+    },
+];
 
 /// Scraper components committed for `resi` to compile in: (guest package, path).
 pub const RELEASED_SCRAPERS: &[(&str, &str)] = &[

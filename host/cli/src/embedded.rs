@@ -18,11 +18,18 @@ struct EmbeddedRelease {
 }
 
 /// Every released policy in `policies/`.
-const RELEASES: &[EmbeddedRelease] = &[EmbeddedRelease {
-    id: "zipcode-competitive/1.0.0",
-    manifest: include_str!("../../../policies/zipcode-competitive/1.0.0/policy.toml"),
-    wasm: include_bytes!("../../../policies/zipcode-competitive/1.0.0/policy.wasm"),
-}];
+const RELEASES: &[EmbeddedRelease] = &[
+    EmbeddedRelease {
+        id: "zipcode-competitive/1.0.0",
+        manifest: include_str!("../../../policies/zipcode-competitive/1.0.0/policy.toml"),
+        wasm: include_bytes!("../../../policies/zipcode-competitive/1.0.0/policy.wasm"),
+    },
+    EmbeddedRelease {
+        id: "zipcode-competitive/1.1.0",
+        manifest: include_str!("../../../policies/zipcode-competitive/1.1.0/policy.toml"),
+        wasm: include_bytes!("../../../policies/zipcode-competitive/1.1.0/policy.wasm"),
+    },
+];
 
 /// The default `--policy`: the released zipcode-competitive 1.0.0.
 pub const DEFAULT_POLICY: &str = "zipcode-competitive/1.0.0";

@@ -1,10 +1,13 @@
 //! Policy backends: the wasm component in the deterministic sandbox ([`WasmBackend`]) and the
 //! same policy's core compiled natively ([`NativeBackend`], for comparison and benchmarks).
-//! Both speak the WIT types so the runner drives them identically.
+//! Both speak the WIT types so the runner drives them identically; a backend whose ABI is
+//! `resi:policy@1.1.0` also gets the zipcode's listing batch, encoded once per zipcode
+//! ([`Backend::batch`]).
 
 use crate::error::BackendError;
 use crate::hash::Digest32;
-use resi_sandbox::policy::{Policy, wit};
+use resi_sandbox::policy::{Policy, PolicyAbi, encode_batch, wit};
+use zipcode_competitive_1_1_core as core_1_1;
 use zipcode_competitive_core as core;
 
 /// The value of a policy call and the resources it used.
@@ -34,16 +37,27 @@ pub trait Backend {
     fn policy_sha256(&self) -> Digest32;
     /// Name, version and default params.
     fn info(&self) -> Result<Called<wit::PolicyInfo>, BackendError>;
-    /// Spot checks still wanted for one zipcode.
+    /// The listing batch of `submissions` when the policy's ABI takes one (1.1.0): the runner
+    /// encodes it once per zipcode and passes it to every `plan_zipcode` and `score_zipcode`
+    /// of that zipcode. `None` (the default) for an ABI that takes listing records.
+    fn batch(&self, submissions: &[wit::Submission]) -> Option<Vec<u8>> {
+        let _ = submissions;
+        None
+    }
+    /// Spot checks still wanted for one zipcode. `batch` is [`Backend::batch`] of
+    /// `submissions`.
     fn plan_zipcode(
         &self,
         params: &str,
         epoch: &wit::Epoch,
         assignment: &wit::Assignment,
         submissions: &[wit::Submission],
+        batch: Option<&[u8]>,
         observations: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError>;
-    /// Gates, ranks and shares of one zipcode.
+    /// Gates, ranks and shares of one zipcode. `batch` is [`Backend::batch`] of
+    /// `submissions`.
+    #[allow(clippy::too_many_arguments)]
     fn score_zipcode(
         &self,
         params: &str,
@@ -51,6 +65,7 @@ pub trait Backend {
         assignment: &wit::Assignment,
         total_expected: u64,
         submissions: &[wit::Submission],
+        batch: Option<&[u8]>,
         observations: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError>;
     /// Combines zipcode results into the outcome.
@@ -92,21 +107,33 @@ impl Backend for WasmBackend {
         Ok(from_call(self.policy.info()?))
     }
 
+    fn batch(&self, submissions: &[wit::Submission]) -> Option<Vec<u8>> {
+        (self.policy.abi() == PolicyAbi::V1_1).then(|| encode_batch(submissions))
+    }
+
     fn plan_zipcode(
         &self,
         params: &str,
         epoch: &wit::Epoch,
         assignment: &wit::Assignment,
         submissions: &[wit::Submission],
+        batch: Option<&[u8]>,
         observations: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
-        Ok(from_call(self.policy.plan_zipcode(
-            params,
-            epoch,
-            assignment,
-            submissions,
-            observations,
-        )?))
+        Ok(from_call(match batch {
+            Some(batch) => self.policy.plan_zipcode_batched(
+                params,
+                epoch,
+                assignment,
+                submissions,
+                batch,
+                observations,
+            )?,
+            None => {
+                self.policy
+                    .plan_zipcode(params, epoch, assignment, submissions, observations)?
+            }
+        }))
     }
 
     fn score_zipcode(
@@ -116,16 +143,28 @@ impl Backend for WasmBackend {
         assignment: &wit::Assignment,
         total_expected: u64,
         submissions: &[wit::Submission],
+        batch: Option<&[u8]>,
         observations: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
-        Ok(from_call(self.policy.score_zipcode(
-            params,
-            epoch,
-            assignment,
-            total_expected,
-            submissions,
-            observations,
-        )?))
+        Ok(from_call(match batch {
+            Some(batch) => self.policy.score_zipcode_batched(
+                params,
+                epoch,
+                assignment,
+                total_expected,
+                submissions,
+                batch,
+                observations,
+            )?,
+            None => self.policy.score_zipcode(
+                params,
+                epoch,
+                assignment,
+                total_expected,
+                submissions,
+                observations,
+            )?,
+        }))
     }
 
     fn finalize(
@@ -138,20 +177,83 @@ impl Backend for WasmBackend {
     }
 }
 
-/// `zipcode-competitive-core` called natively. Inputs are converted from the WIT types on
-/// every call (as the component lowers them into its memory), so timings are comparable.
+/// `zipcode-competitive` compiled natively: 1.0.0's core ([`NativeBackend::new`]) or 1.1.0's
+/// ([`NativeBackend::v1_1`]). Inputs are converted from the WIT types on every call (as the
+/// component lowers them into its memory; for 1.1.0 the same listing batch is read in place),
+/// so timings are comparable with the component's.
 #[derive(Debug, Clone, Copy)]
 pub struct NativeBackend {
     sha256: Digest32,
+    abi: PolicyAbi,
 }
 
 impl NativeBackend {
-    /// A native backend that reports `policy_sha256` (the released component it stands for)
-    /// in `outcome_hash`.
+    /// zipcode-competitive 1.0.0, reporting `policy_sha256` (the released component it stands
+    /// for) in `outcome_hash`.
     pub fn new(policy_sha256: Digest32) -> Self {
         NativeBackend {
             sha256: policy_sha256,
+            abi: PolicyAbi::V1_0,
         }
+    }
+
+    /// zipcode-competitive 1.1.0 on the listing batch, reporting `policy_sha256`.
+    pub fn v1_1(policy_sha256: Digest32) -> Self {
+        NativeBackend {
+            sha256: policy_sha256,
+            abi: PolicyAbi::V1_1,
+        }
+    }
+
+    /// Which release's core this is.
+    pub fn abi(&self) -> PolicyAbi {
+        self.abi
+    }
+}
+
+fn heads(subs: &[wit::Submission]) -> Vec<core_1_1::SubmissionHead<'_>> {
+    subs.iter()
+        .map(|s| core_1_1::SubmissionHead {
+            hotkey: &s.hotkey,
+            submitted_at_ms: s.submitted_at_ms,
+            manifest_ok: s.manifest_ok,
+            digest: &s.digest,
+            listings: u32::try_from(s.listings.len()).unwrap_or(u32::MAX),
+        })
+        .collect()
+}
+
+fn requests_to_wit(requests: Vec<core::CheckRequest>) -> Vec<wit::CheckRequest> {
+    requests
+        .into_iter()
+        .map(|r| wit::CheckRequest {
+            hotkey: r.hotkey,
+            index: r.index,
+            target: wit::ListingRef {
+                zpid: r.target.zpid,
+                mls_id: r.target.mls_id,
+                zipcode: r.target.zipcode,
+                address: r.target.address,
+                source_url: r.target.source_url,
+            },
+        })
+        .collect()
+}
+
+fn result_to_wit(r: core::ZipcodeResult) -> wit::ZipcodeResult {
+    wit::ZipcodeResult {
+        zipcode: r.zipcode,
+        candidates: r
+            .candidates
+            .into_iter()
+            .map(|c| wit::Candidate {
+                hotkey: c.hotkey,
+                gates: c.gates.into_iter().map(gate_to_wit).collect(),
+                rank: c.rank,
+                share: c.share,
+                flags: c.flags,
+            })
+            .collect(),
     }
 }
 
@@ -244,12 +346,19 @@ impl Backend for NativeBackend {
     }
 
     fn info(&self) -> Result<Called<wit::PolicyInfo>, BackendError> {
-        let i = core::info();
+        let i = match self.abi {
+            PolicyAbi::V1_0 => core::info(),
+            PolicyAbi::V1_1 => core_1_1::info(),
+        };
         Ok(Called::native(wit::PolicyInfo {
             name: i.name,
             version: i.version,
             default_params: i.default_params,
         }))
+    }
+
+    fn batch(&self, submissions: &[wit::Submission]) -> Option<Vec<u8>> {
+        (self.abi == PolicyAbi::V1_1).then(|| encode_batch(submissions))
     }
 
     fn plan_zipcode(
@@ -258,32 +367,36 @@ impl Backend for NativeBackend {
         e: &wit::Epoch,
         a: &wit::Assignment,
         subs: &[wit::Submission],
+        batch: Option<&[u8]>,
         obs: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
-        let requests = core::plan_zipcode(
-            params,
-            &epoch(e),
-            &assignment(a),
-            &submissions(subs),
-            &observations(obs),
-        )
+        let requests = match (self.abi, batch) {
+            (PolicyAbi::V1_1, Some(batch)) => core_1_1::plan_zipcode(
+                params,
+                &epoch(e),
+                &assignment(a),
+                &heads(subs),
+                batch,
+                &observations(obs),
+            ),
+            (PolicyAbi::V1_1, None) => core_1_1::plan_zipcode(
+                params,
+                &epoch(e),
+                &assignment(a),
+                &heads(subs),
+                &encode_batch(subs),
+                &observations(obs),
+            ),
+            (PolicyAbi::V1_0, _) => core::plan_zipcode(
+                params,
+                &epoch(e),
+                &assignment(a),
+                &submissions(subs),
+                &observations(obs),
+            ),
+        }
         .map_err(native_err)?;
-        Ok(Called::native(
-            requests
-                .into_iter()
-                .map(|r| wit::CheckRequest {
-                    hotkey: r.hotkey,
-                    index: r.index,
-                    target: wit::ListingRef {
-                        zpid: r.target.zpid,
-                        mls_id: r.target.mls_id,
-                        zipcode: r.target.zipcode,
-                        address: r.target.address,
-                        source_url: r.target.source_url,
-                    },
-                })
-                .collect(),
-        ))
+        Ok(Called::native(requests_to_wit(requests)))
     }
 
     fn score_zipcode(
@@ -293,31 +406,40 @@ impl Backend for NativeBackend {
         a: &wit::Assignment,
         total_expected: u64,
         subs: &[wit::Submission],
+        batch: Option<&[u8]>,
         obs: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
-        let r = core::score_zipcode(
-            params,
-            &epoch(e),
-            &assignment(a),
-            total_expected,
-            &submissions(subs),
-            &observations(obs),
-        )
+        let r = match self.abi {
+            PolicyAbi::V1_1 => {
+                let owned;
+                let batch = match batch {
+                    Some(b) => b,
+                    None => {
+                        owned = encode_batch(subs);
+                        &owned
+                    }
+                };
+                core_1_1::score_zipcode(
+                    params,
+                    &epoch(e),
+                    &assignment(a),
+                    total_expected,
+                    &heads(subs),
+                    batch,
+                    &observations(obs),
+                )
+            }
+            PolicyAbi::V1_0 => core::score_zipcode(
+                params,
+                &epoch(e),
+                &assignment(a),
+                total_expected,
+                &submissions(subs),
+                &observations(obs),
+            ),
+        }
         .map_err(native_err)?;
-        Ok(Called::native(wit::ZipcodeResult {
-            zipcode: r.zipcode,
-            candidates: r
-                .candidates
-                .into_iter()
-                .map(|c| wit::Candidate {
-                    hotkey: c.hotkey,
-                    gates: c.gates.into_iter().map(gate_to_wit).collect(),
-                    rank: c.rank,
-                    share: c.share,
-                    flags: c.flags,
-                })
-                .collect(),
-        }))
+        Ok(Called::native(result_to_wit(r)))
     }
 
     fn finalize(
@@ -343,7 +465,11 @@ impl Backend for NativeBackend {
                     .collect(),
             })
             .collect();
-        let o = core::finalize(params, &epoch(e), &results).map_err(native_err)?;
+        let o = match self.abi {
+            PolicyAbi::V1_0 => core::finalize(params, &epoch(e), &results),
+            PolicyAbi::V1_1 => core_1_1::finalize(params, &epoch(e), &results),
+        }
+        .map_err(native_err)?;
         Ok(Called::native(wit::Outcome {
             miners: o
                 .miners

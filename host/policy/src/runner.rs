@@ -315,6 +315,7 @@ impl<'a, B: Backend + ?Sized> EpochRunner<'a, B> {
         let mut asked: BTreeSet<(String, u32)> = BTreeSet::new();
         let mut rounds = 0u32;
         let mut answered = 0usize;
+        let batch = backend.batch(&z.submissions);
         loop {
             let start = Instant::now();
             let plan = backend
@@ -323,6 +324,7 @@ impl<'a, B: Backend + ?Sized> EpochRunner<'a, B> {
                     &self.epoch,
                     &z.assignment,
                     &z.submissions,
+                    batch.as_deref(),
                     &observations,
                 )
                 .map_err(call_err(format!("plan-zipcode {zipcode}")))?;
@@ -380,9 +382,11 @@ impl<'a, B: Backend + ?Sized> EpochRunner<'a, B> {
                 &z.assignment,
                 self.total_expected,
                 &z.submissions,
+                batch.as_deref(),
                 &observations,
             )
             .map_err(call_err(format!("score-zipcode {zipcode}")))?;
+        drop(batch);
         self.calls.push(CallStat {
             kind: CallKind::Score,
             zipcode: Some(zipcode.to_string()),

@@ -107,15 +107,18 @@ impl<B: Backend> Backend for Shuffling<B> {
         epoch: &wit::Epoch,
         assignment: &wit::Assignment,
         submissions: &[wit::Submission],
+        _batch: Option<&[u8]>,
         observations: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
         let mut subs = submissions.to_vec();
         self.rng.shuffle(&mut subs);
         let mut obs = observations.to_vec();
         self.rng.shuffle(&mut obs);
-        let mut plan = self
-            .inner
-            .plan_zipcode(params, epoch, assignment, &subs, &obs)?;
+        // The listing batch follows the shuffled submissions.
+        let batch = self.inner.batch(&subs);
+        let mut plan =
+            self.inner
+                .plan_zipcode(params, epoch, assignment, &subs, batch.as_deref(), &obs)?;
         // The runner must not depend on the order of requests either.
         self.rng.shuffle(&mut plan.value);
         Ok(plan)
@@ -127,14 +130,23 @@ impl<B: Backend> Backend for Shuffling<B> {
         assignment: &wit::Assignment,
         total_expected: u64,
         submissions: &[wit::Submission],
+        _batch: Option<&[u8]>,
         observations: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
         let mut subs = submissions.to_vec();
         self.rng.shuffle(&mut subs);
         let mut obs = observations.to_vec();
         self.rng.shuffle(&mut obs);
-        self.inner
-            .score_zipcode(params, epoch, assignment, total_expected, &subs, &obs)
+        let batch = self.inner.batch(&subs);
+        self.inner.score_zipcode(
+            params,
+            epoch,
+            assignment,
+            total_expected,
+            &subs,
+            batch.as_deref(),
+            &obs,
+        )
     }
     fn finalize(
         &self,

@@ -5,6 +5,7 @@ mod common;
 mod determinism;
 mod runner;
 mod streaming;
+mod v1_1;
 mod vectors;
 
 #[test]

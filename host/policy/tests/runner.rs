@@ -27,6 +27,7 @@ impl Backend for Repeating {
         _: &wit::Epoch,
         a: &wit::Assignment,
         _: &[wit::Submission],
+        _: Option<&[u8]>,
         _: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
         let target = wit::ListingRef {
@@ -53,6 +54,7 @@ impl Backend for Repeating {
         _: &wit::Assignment,
         _: u64,
         _: &[wit::Submission],
+        _: Option<&[u8]>,
         _: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
         Err(BackendError::Native("unreachable".into()))

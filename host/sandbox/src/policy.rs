@@ -27,6 +27,16 @@ mod bindings {
     });
 }
 
+/// Generated from `resi:policy@1.1.0` (`wit/policy-1.1`): the same calls with listings passed
+/// as one listing batch. The host's own types are 1.0.0's ([`wit`]); [`v1_1`] converts.
+#[allow(missing_docs)]
+mod bindings_1_1 {
+    wasmtime::component::bindgen!({
+        world: "resi:policy/policy-world@1.1.0",
+        path: "../../wit/policy-1.1",
+    });
+}
+
 /// The WIT types of `resi:policy/types` and `resi:types/listing` as Rust types.
 pub mod wit {
     pub use super::bindings::exports::resi::policy::types::*;
@@ -130,6 +140,232 @@ fn engine_for(options: &PolicyEngineOptions) -> Result<Engine, SandboxError> {
     Engine::new(&config).map_err(|e| SandboxError::Engine(format!("{e:#}")))
 }
 
+/// Which `resi:policy` world a component exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyAbi {
+    /// `resi:policy/policy-world@1.0.0`: listings as records.
+    V1_0,
+    /// `resi:policy/policy-world@1.1.0`: listings as one listing batch per zipcode.
+    V1_1,
+}
+
+impl PolicyAbi {
+    /// The world's name, as a release's `policy.toml` states it.
+    pub fn world(self) -> &'static str {
+        match self {
+            PolicyAbi::V1_0 => "resi:policy/policy-world@1.0.0",
+            PolicyAbi::V1_1 => "resi:policy/policy-world@1.1.0",
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Pre {
+    V1_0(bindings::PolicyWorldPre<PolicyState>),
+    V1_1(bindings_1_1::PolicyWorldPre<PolicyState>),
+}
+
+enum Instance {
+    V1_0(bindings::PolicyWorld),
+    V1_1(bindings_1_1::PolicyWorld),
+}
+
+/// The listing batch of `resi:policy@1.1.0` (`resi_rules::batch`) holding every listing of
+/// `submissions`, back to back in their order.
+pub fn encode_batch(submissions: &[Submission]) -> Vec<u8> {
+    let bytes = submissions
+        .iter()
+        .flat_map(|s| &s.listings)
+        .map(|l| batch_view(l).encoded_len())
+        .sum();
+    let mut w = resi_rules::batch::BatchWriter::with_capacity(bytes);
+    for l in submissions.iter().flat_map(|s| &s.listings) {
+        w.push(&batch_view(l));
+    }
+    w.finish()
+}
+
+/// A listing as the batch writer takes it.
+fn batch_view(l: &wit::Listing) -> resi_rules::batch::ListingView<'_> {
+    resi_rules::batch::ListingView {
+        zpid: l.zpid.as_deref(),
+        mls_id: l.mls_id.as_deref(),
+        address: &l.address,
+        zipcode: &l.zipcode,
+        price: l.price,
+        bedrooms: l.bedrooms,
+        bathrooms_hundredths: l.bathrooms_hundredths,
+        sqft: l.sqft,
+        listing_date: &l.listing_date,
+        property_type: &l.property_type,
+        listing_status: &l.listing_status,
+        days_on_market: l.days_on_market,
+        source_url: &l.source_url,
+        scraped_timestamp: &l.scraped_timestamp,
+    }
+}
+
+/// Conversions between the host's (1.0.0) types and the 1.1.0 bindings' identical records.
+mod v1_1 {
+    use super::bindings_1_1::exports::resi::policy::types as t;
+    use super::bindings_1_1::exports::resi::types::listing as l;
+    use super::wit;
+
+    pub fn epoch(e: &wit::Epoch) -> t::Epoch {
+        t::Epoch {
+            epoch_id: e.epoch_id.clone(),
+            nonce: e.nonce.clone(),
+            validation_seed: e.validation_seed.clone(),
+            deadline_ms: e.deadline_ms,
+        }
+    }
+
+    pub fn assignment(a: &wit::Assignment) -> t::Assignment {
+        t::Assignment {
+            zipcode: a.zipcode.clone(),
+            expected: a.expected,
+            honeypot: a.honeypot,
+            true_count: a.true_count,
+        }
+    }
+
+    pub fn heads(subs: &[wit::Submission]) -> Vec<t::Submission> {
+        subs.iter()
+            .map(|s| t::Submission {
+                hotkey: s.hotkey.clone(),
+                submitted_at_ms: s.submitted_at_ms,
+                manifest_ok: s.manifest_ok,
+                digest: s.digest.clone(),
+                listings: u32::try_from(s.listings.len()).unwrap_or(u32::MAX),
+            })
+            .collect()
+    }
+
+    fn listing(x: &wit::Listing) -> l::Listing {
+        l::Listing {
+            zpid: x.zpid.clone(),
+            mls_id: x.mls_id.clone(),
+            address: x.address.clone(),
+            zipcode: x.zipcode.clone(),
+            price: x.price,
+            bedrooms: x.bedrooms,
+            bathrooms_hundredths: x.bathrooms_hundredths,
+            sqft: x.sqft,
+            listing_date: x.listing_date.clone(),
+            property_type: x.property_type.clone(),
+            listing_status: x.listing_status.clone(),
+            days_on_market: x.days_on_market,
+            source_url: x.source_url.clone(),
+            scraped_timestamp: x.scraped_timestamp.clone(),
+        }
+    }
+
+    pub fn observations(obs: &[wit::Observation]) -> Vec<t::Observation> {
+        obs.iter()
+            .map(|o| t::Observation {
+                hotkey: o.hotkey.clone(),
+                index: o.index,
+                seen: match &o.seen {
+                    wit::Observed::Found(x) => t::Observed::Found(listing(x)),
+                    wit::Observed::NotFound => t::Observed::NotFound,
+                    wit::Observed::Unverifiable => t::Observed::Unverifiable,
+                },
+            })
+            .collect()
+    }
+
+    pub fn requests(r: Vec<t::CheckRequest>) -> Vec<wit::CheckRequest> {
+        r.into_iter()
+            .map(|r| wit::CheckRequest {
+                hotkey: r.hotkey,
+                index: r.index,
+                target: wit::ListingRef {
+                    zpid: r.target.zpid,
+                    mls_id: r.target.mls_id,
+                    zipcode: r.target.zipcode,
+                    address: r.target.address,
+                    source_url: r.target.source_url,
+                },
+            })
+            .collect()
+    }
+
+    fn gate(g: t::Gate) -> wit::Gate {
+        match g {
+            t::Gate::Passed => wit::Gate::Passed,
+            t::Gate::Failed => wit::Gate::Failed,
+            t::Gate::Skipped => wit::Gate::Skipped,
+        }
+    }
+
+    fn gate_back(g: wit::Gate) -> t::Gate {
+        match g {
+            wit::Gate::Passed => t::Gate::Passed,
+            wit::Gate::Failed => t::Gate::Failed,
+            wit::Gate::Skipped => t::Gate::Skipped,
+        }
+    }
+
+    pub fn result(r: t::ZipcodeResult) -> wit::ZipcodeResult {
+        wit::ZipcodeResult {
+            zipcode: r.zipcode,
+            candidates: r
+                .candidates
+                .into_iter()
+                .map(|c| wit::Candidate {
+                    hotkey: c.hotkey,
+                    gates: c.gates.into_iter().map(gate).collect(),
+                    rank: c.rank,
+                    share: c.share,
+                    flags: c.flags,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn results(rs: &[wit::ZipcodeResult]) -> Vec<t::ZipcodeResult> {
+        rs.iter()
+            .map(|r| t::ZipcodeResult {
+                zipcode: r.zipcode.clone(),
+                candidates: r
+                    .candidates
+                    .iter()
+                    .map(|c| t::Candidate {
+                        hotkey: c.hotkey.clone(),
+                        gates: c.gates.iter().map(|g| gate_back(*g)).collect(),
+                        rank: c.rank,
+                        share: c.share,
+                        flags: c.flags.clone(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    pub fn outcome(o: t::Outcome) -> wit::Outcome {
+        wit::Outcome {
+            miners: o
+                .miners
+                .into_iter()
+                .map(|m| wit::MinerWeight {
+                    hotkey: m.hotkey,
+                    ppb: m.ppb,
+                    flags: m.flags,
+                })
+                .collect(),
+            canonical_json: o.canonical_json,
+        }
+    }
+
+    pub fn info(i: t::PolicyInfo) -> wit::PolicyInfo {
+        wit::PolicyInfo {
+            name: i.name,
+            version: i.version,
+            default_params: i.default_params,
+        }
+    }
+}
+
 /// Store data of a policy call: only the limiter (a policy has no imports and no state).
 struct PolicyState {
     limiter: Limiter,
@@ -139,7 +375,7 @@ struct PolicyState {
 #[derive(Clone)]
 pub struct Policy {
     engine: Engine,
-    pre: bindings::PolicyWorldPre<PolicyState>,
+    pre: Pre,
     limits: Limits,
     sha256: Sha256Pin,
 }
@@ -202,9 +438,36 @@ impl PolicyEngine {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| SandboxError::InvalidComponent(format!("{e:#}")))?;
-        let pre = bindings::PolicyWorldPre::new(instance_pre).map_err(|e| {
-            SandboxError::MissingExport(format!("resi:policy/policy@1.0.0 ({e:#})"))
-        })?;
+        // The world is told by the exact version of the exported interface: export lookups
+        // are semver-compatible (a 1.1.0 lookup would find a 1.0.0 export).
+        let exported: Vec<String> = component
+            .component_type()
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let missing = |e: wasmtime::Error, world: &str| {
+            SandboxError::MissingExport(format!("{world} ({e:#})"))
+        };
+        let pre = if exported.iter().any(|n| n == "resi:policy/policy@1.1.0") {
+            Pre::V1_1(
+                bindings_1_1::PolicyWorldPre::new(instance_pre)
+                    .map_err(|e| missing(e, "resi:policy/policy@1.1.0"))?,
+            )
+        } else if exported.iter().any(|n| n == "resi:policy/policy@1.0.0") {
+            Pre::V1_0(
+                bindings::PolicyWorldPre::new(instance_pre)
+                    .map_err(|e| missing(e, "resi:policy/policy@1.0.0"))?,
+            )
+        } else {
+            return Err(SandboxError::MissingExport(format!(
+                "resi:policy/policy@1.0.0 or resi:policy/policy@1.1.0 (the component exports {})",
+                if exported.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    exported.join(", ")
+                }
+            )));
+        };
         Ok(Policy {
             engine: self.engine.clone(),
             pre,
@@ -220,13 +483,18 @@ impl Policy {
         self.sha256
     }
 
+    /// The world the component exports.
+    pub fn abi(&self) -> PolicyAbi {
+        match self.pre {
+            Pre::V1_0(_) => PolicyAbi::V1_0,
+            Pre::V1_1(_) => PolicyAbi::V1_1,
+        }
+    }
+
     /// Runs `f` against a fresh instance with the call limits, classifying failures.
     fn call<T>(
         &self,
-        f: impl FnOnce(
-            &bindings::PolicyWorld,
-            &mut Store<PolicyState>,
-        ) -> wasmtime::Result<Result<T, String>>,
+        f: impl FnOnce(&Instance, &mut Store<PolicyState>) -> wasmtime::Result<Result<T, String>>,
     ) -> Result<Call<T>, SandboxError> {
         let mut store = Store::new(
             &self.engine,
@@ -239,10 +507,11 @@ impl Policy {
         store
             .set_fuel(budget)
             .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
-        let outcome = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| f(&instance, &mut store));
+        let instance = match &self.pre {
+            Pre::V1_0(pre) => pre.instantiate(&mut store).map(Instance::V1_0),
+            Pre::V1_1(pre) => pre.instantiate(&mut store).map(Instance::V1_1),
+        };
+        let outcome = instance.and_then(|instance| f(&instance, &mut store));
         let fuel_used = budget - store.get_fuel().unwrap_or(0);
         let state = store.into_data();
         match outcome {
@@ -264,10 +533,18 @@ impl Policy {
 
     /// The policy's name, version and default parameters.
     pub fn info(&self) -> Result<Call<PolicyInfo>, SandboxError> {
-        self.call(|w, s| w.resi_policy_policy().call_info(s).map(Ok))
+        self.call(|w, s| match w {
+            Instance::V1_0(w) => w.resi_policy_policy().call_info(s).map(Ok),
+            Instance::V1_1(w) => w
+                .resi_policy_policy()
+                .call_info(s)
+                .map(|i| Ok(v1_1::info(i))),
+        })
     }
 
     /// Spot checks the policy still wants for one zipcode; empty means planning is done.
+    /// A 1.1.0 policy gets the submissions' listings as a batch encoded here
+    /// ([`Policy::plan_zipcode_batched`] takes one encoded once for every round).
     pub fn plan_zipcode(
         &self,
         params: &str,
@@ -276,16 +553,51 @@ impl Policy {
         submissions: &[Submission],
         observations: &[Observation],
     ) -> Result<Call<Vec<CheckRequest>>, SandboxError> {
-        self.call(|w, s| {
-            w.resi_policy_policy().call_plan_zipcode(
+        let batch = self.batch_for(submissions);
+        self.plan_zipcode_batched(params, epoch, assignment, submissions, &batch, observations)
+    }
+
+    /// [`Policy::plan_zipcode`] with the listing batch of `submissions`
+    /// ([`encode_batch`]) already encoded; a 1.0.0 policy ignores it.
+    pub fn plan_zipcode_batched(
+        &self,
+        params: &str,
+        epoch: &Epoch,
+        assignment: &Assignment,
+        submissions: &[Submission],
+        batch: &[u8],
+        observations: &[Observation],
+    ) -> Result<Call<Vec<CheckRequest>>, SandboxError> {
+        self.call(|w, s| match w {
+            Instance::V1_0(w) => w.resi_policy_policy().call_plan_zipcode(
                 s,
                 params,
                 epoch,
                 assignment,
                 submissions,
                 observations,
-            )
+            ),
+            Instance::V1_1(w) => w
+                .resi_policy_policy()
+                .call_plan_zipcode(
+                    s,
+                    params,
+                    &v1_1::epoch(epoch),
+                    &v1_1::assignment(assignment),
+                    &v1_1::heads(submissions),
+                    batch,
+                    &v1_1::observations(observations),
+                )
+                .map(|r| r.map(v1_1::requests)),
         })
+    }
+
+    /// The batch a 1.1.0 policy needs (empty, and not encoded, for 1.0.0).
+    fn batch_for(&self, submissions: &[Submission]) -> Vec<u8> {
+        match self.abi() {
+            PolicyAbi::V1_0 => Vec::new(),
+            PolicyAbi::V1_1 => encode_batch(submissions),
+        }
     }
 
     /// Gates, ranks and shares of one zipcode.
@@ -298,8 +610,32 @@ impl Policy {
         submissions: &[Submission],
         observations: &[Observation],
     ) -> Result<Call<ZipcodeResult>, SandboxError> {
-        self.call(|w, s| {
-            w.resi_policy_policy().call_score_zipcode(
+        let batch = self.batch_for(submissions);
+        self.score_zipcode_batched(
+            params,
+            epoch,
+            assignment,
+            total_expected,
+            submissions,
+            &batch,
+            observations,
+        )
+    }
+
+    /// [`Policy::score_zipcode`] with the listing batch already encoded.
+    #[allow(clippy::too_many_arguments)]
+    pub fn score_zipcode_batched(
+        &self,
+        params: &str,
+        epoch: &Epoch,
+        assignment: &Assignment,
+        total_expected: u64,
+        submissions: &[Submission],
+        batch: &[u8],
+        observations: &[Observation],
+    ) -> Result<Call<ZipcodeResult>, SandboxError> {
+        self.call(|w, s| match w {
+            Instance::V1_0(w) => w.resi_policy_policy().call_score_zipcode(
                 s,
                 params,
                 epoch,
@@ -307,7 +643,20 @@ impl Policy {
                 total_expected,
                 submissions,
                 observations,
-            )
+            ),
+            Instance::V1_1(w) => w
+                .resi_policy_policy()
+                .call_score_zipcode(
+                    s,
+                    params,
+                    &v1_1::epoch(epoch),
+                    &v1_1::assignment(assignment),
+                    total_expected,
+                    &v1_1::heads(submissions),
+                    batch,
+                    &v1_1::observations(observations),
+                )
+                .map(|r| r.map(v1_1::result)),
         })
     }
 
@@ -318,9 +667,14 @@ impl Policy {
         epoch: &Epoch,
         results: &[ZipcodeResult],
     ) -> Result<Call<Outcome>, SandboxError> {
-        self.call(|w, s| {
-            w.resi_policy_policy()
-                .call_finalize(s, params, epoch, results)
+        self.call(|w, s| match w {
+            Instance::V1_0(w) => w
+                .resi_policy_policy()
+                .call_finalize(s, params, epoch, results),
+            Instance::V1_1(w) => w
+                .resi_policy_policy()
+                .call_finalize(s, params, &v1_1::epoch(epoch), &v1_1::results(results))
+                .map(|r| r.map(v1_1::outcome)),
         })
     }
 

@@ -28,7 +28,7 @@ pub mod subtensor;
 #[cfg(feature = "core")]
 pub mod wallet;
 
-pub use paths::{guest, guest_path, guests_dir, policy_release, repo_root};
+pub use paths::{guest, guest_path, guests_dir, policy_release, policy_release_1_1, repo_root};
 
 /// Runs the Python `script` with `python`, `stdin` on its standard input; returns its standard
 /// output. Panics (naming the script and its stderr) when it cannot start or exits non-zero.

@@ -63,6 +63,12 @@ pub fn policy_release() -> PathBuf {
     repo_root().join("policies/zipcode-competitive/1.0.0")
 }
 
+/// `policies/zipcode-competitive/1.1.0` of the checkout (the same policy on
+/// `resi:policy@1.1.0`).
+pub fn policy_release_1_1() -> PathBuf {
+    repo_root().join("policies/zipcode-competitive/1.1.0")
+}
+
 /// `tests/fixtures` of the checkout.
 pub fn fixtures() -> PathBuf {
     repo_root().join("tests").join("fixtures")
