@@ -112,10 +112,7 @@ impl fmt::Display for Invalid {
     }
 }
 
-/// True when `s` is exactly five ASCII digits.
-pub fn is_zipcode(s: &str) -> bool {
-    s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())
-}
+pub use resi_rules::zipcode::is_zipcode;
 
 /// True when `s` is an ISO 8601 date (`2025-10-01`) or date-time (RFC 3339, or without offset).
 pub fn is_iso_date(s: &str) -> bool {
@@ -191,52 +188,39 @@ impl Listing {
 
 /// The normalized address of the uniqueness rule (`docs/listing.md`, G2): lower case, every
 /// character that is neither a letter, a digit nor whitespace removed, whitespace runs collapsed
-/// to one space, the ends trimmed. Letters and digits include non-ASCII ones.
+/// to one space, the ends trimmed. Letters and digits include non-ASCII ones. The rule is
+/// `resi_rules::address`, the one the policy applies.
 pub fn normalize_address(address: &str) -> String {
-    let mut out = String::with_capacity(address.len());
-    let mut pending_space = false;
-    for ch in address.chars() {
-        if ch.is_whitespace() {
-            pending_space = !out.is_empty();
-        } else if ch.is_alphanumeric() {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
-            out.extend(ch.to_lowercase());
-        }
-    }
-    out
+    resi_rules::address::normalize(address)
 }
 
 /// Keeps, in order, every listing that shares no identity with an earlier kept one: a non-empty
-/// `zpid`, a non-empty `mls_id` or a non-empty normalized address (the policy's uniqueness gate
-/// G2). Returns how many were dropped. What it keeps always passes G2.
+/// `zpid`, a non-empty `mls_id` or a non-empty normalized address (the identity of the
+/// policy's uniqueness gate G2, `resi_rules::identity`). Returns how many were dropped. What
+/// it keeps always passes G2 (a property test in the miner's tests).
 pub fn retain_distinct(listings: &mut Vec<Listing>) -> usize {
+    use resi_rules::identity::Identity;
     use std::collections::HashSet;
-    fn present(v: &Option<String>) -> Option<&str> {
-        v.as_deref().filter(|s| !s.is_empty())
-    }
     let before = listings.len();
     let mut zpids: HashSet<String> = HashSet::with_capacity(before);
     let mut mls: HashSet<String> = HashSet::with_capacity(before);
     let mut addresses: HashSet<String> = HashSet::with_capacity(before);
     listings.retain(|l| {
-        let address = normalize_address(&l.address);
-        let taken = present(&l.zpid).is_some_and(|z| zpids.contains(z))
-            || present(&l.mls_id).is_some_and(|m| mls.contains(m))
-            || (!address.is_empty() && addresses.contains(&address));
+        let id = Identity::of(l.zpid.as_deref(), l.mls_id.as_deref(), &l.address);
+        let taken = id.zpid.is_some_and(|z| zpids.contains(z))
+            || id.mls_id.is_some_and(|m| mls.contains(m))
+            || id.address.as_ref().is_some_and(|a| addresses.contains(a));
         if taken {
             return false;
         }
-        if let Some(z) = present(&l.zpid) {
+        if let Some(z) = id.zpid {
             zpids.insert(z.to_owned());
         }
-        if let Some(m) = present(&l.mls_id) {
+        if let Some(m) = id.mls_id {
             mls.insert(m.to_owned());
         }
-        if !address.is_empty() {
-            addresses.insert(address);
+        if let Some(a) = id.address {
+            addresses.insert(a);
         }
         true
     });

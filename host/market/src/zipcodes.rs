@@ -95,10 +95,7 @@ fn parse_e6(s: &str) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-/// Whether `s` is exactly five ASCII digits.
-pub fn is_zipcode(s: &str) -> bool {
-    s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())
-}
+pub use resi_rules::zipcode::is_zipcode;
 
 impl ZipTable {
     /// Reads the table from a CSV file with the header

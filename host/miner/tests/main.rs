@@ -3,6 +3,7 @@
 
 mod e2e;
 mod e2e_s3;
+mod g2_property;
 
 #[test]
 fn every_test_file_is_a_module() {

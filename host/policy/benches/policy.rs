@@ -1,9 +1,11 @@
-//! Native vs wasm zipcode-competitive on a large synthetic epoch: 200 miners x 25 zipcodes x
-//! ~400 listings (2 million listings), generated deterministically. Each iteration runs the
+//! Native vs wasm zipcode-competitive, 1.0.0 (listing records) and 1.1.0 (one listing batch
+//! per zipcode), on a large synthetic epoch: 200 miners x 25 zipcodes x ~400 listings
+//! (2 million listings), generated deterministically. Each iteration runs the
 //! whole epoch through the runner (planning rounds, scoring, finalize) with an observer that
 //! finds every sampled listing as submitted; the measured time is the time spent in policy
 //! calls. Before measuring, one run of each backend prints its fuel, peak memory, policy time
-//! and wall time (including the input hash), and checks that both give the same outcome bytes.
+//! and wall time (including the input hash), and checks that all four give the same outcome
+//! (1.1.0 names its own version in it).
 //!
 //! `cargo bench -p resi-policy -- --sample-size 10`
 
@@ -138,10 +140,13 @@ impl Observer for Honest<'_> {
 
 fn bench(c: &mut Criterion) {
     let release = Release::load(&resi_testkit::policy_release()).expect("release");
+    let release_1_1 = Release::load(&resi_testkit::policy_release_1_1()).expect("release 1.1.0");
     let params = release.manifest.default_params.clone();
     let engine = PolicyEngine::new(PolicyEngineOptions::default()).expect("engine");
     let wasm = WasmBackend::new(engine.load(&release.wasm).expect("load"));
     let native = NativeBackend::new(release.manifest.wasm_pin().expect("pin"));
+    let wasm_1_1 = WasmBackend::new(engine.load(&release_1_1.wasm).expect("load 1.1.0"));
+    let native_1_1 = NativeBackend::v1_1(release_1_1.manifest.wasm_pin().expect("pin"));
     let start = Instant::now();
     let run = epoch();
     let listings: usize = run
@@ -166,22 +171,40 @@ fn bench(c: &mut Criterion) {
         );
         report
     };
-    let n = once("native", &native);
-    let w = once("wasm", &wasm);
+    let n = once("1.0.0 native", &native);
+    let w = once("1.0.0 wasm", &wasm);
     assert_eq!(
         n.canonical_outcome(),
         w.canonical_outcome(),
         "native and wasm disagree"
     );
     assert_eq!(n.outcome_hash, w.outcome_hash);
+    let as_1_0 = |r: &resi_policy::RunReport| {
+        r.canonical_outcome()
+            .replacen("\"version\":\"1.1.0\"", "\"version\":\"1.0.0\"", 1)
+    };
+    for (name, b) in [
+        ("1.1.0 native", &native_1_1 as &dyn Backend),
+        ("1.1.0 wasm", &wasm_1_1 as &dyn Backend),
+    ] {
+        let r = once(name, b);
+        assert_eq!(
+            as_1_0(&r),
+            n.canonical_outcome(),
+            "{name} differs from 1.0.0"
+        );
+        assert_eq!(r.input_hash, n.input_hash);
+    }
 
     // Measured: time inside the policy calls (argument conversion/lowering included), not the
     // observer or the input hash, so the figure compares the two backends only.
     let mut group = c.benchmark_group("zipcode-competitive epoch 200x25x400");
     group.sample_size(10);
     for (name, backend) in [
-        ("native", &native as &dyn Backend),
-        ("wasm", &wasm as &dyn Backend),
+        ("1.0.0 native", &native as &dyn Backend),
+        ("1.0.0 wasm", &wasm as &dyn Backend),
+        ("1.1.0 native", &native_1_1 as &dyn Backend),
+        ("1.1.0 wasm", &wasm_1_1 as &dyn Backend),
     ] {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {

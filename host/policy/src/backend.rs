@@ -31,32 +31,41 @@ impl<T> Called<T> {
     }
 }
 
+/// What a `resi:policy@1.1.0` policy gets beside the records, carried through one zipcode's
+/// calls by the runner: the zipcode's listing batch (encoded once, [`Backend::prepare`]) and
+/// the state the policy's previous call returned. Empty for 1.0.0.
+#[derive(Debug, Clone, Default)]
+pub struct ZipcodeCarry {
+    /// The listing batch of the zipcode's submissions.
+    pub batch: Option<Vec<u8>>,
+    /// The state the zipcode's last `plan-zipcode` returned (empty before the first).
+    pub state: Vec<u8>,
+}
+
 /// Something that can run the `resi:policy` calls.
 pub trait Backend {
     /// sha256 of the policy component this backend stands for (enters `outcome_hash`).
     fn policy_sha256(&self) -> Digest32;
     /// Name, version and default params.
     fn info(&self) -> Result<Called<wit::PolicyInfo>, BackendError>;
-    /// The listing batch of `submissions` when the policy's ABI takes one (1.1.0): the runner
-    /// encodes it once per zipcode and passes it to every `plan_zipcode` and `score_zipcode`
-    /// of that zipcode. `None` (the default) for an ABI that takes listing records.
-    fn batch(&self, submissions: &[wit::Submission]) -> Option<Vec<u8>> {
+    /// What the zipcode's calls carry ([`ZipcodeCarry`]): for a 1.1.0 policy the listing
+    /// batch of `submissions`, encoded once per zipcode; nothing (the default) for 1.0.0.
+    fn prepare(&self, submissions: &[wit::Submission]) -> ZipcodeCarry {
         let _ = submissions;
-        None
+        ZipcodeCarry::default()
     }
-    /// Spot checks still wanted for one zipcode. `batch` is [`Backend::batch`] of
-    /// `submissions`.
+    /// Spot checks still wanted for one zipcode. `carry` is [`Backend::prepare`] of
+    /// `submissions`; its state is replaced by the one this call returns.
     fn plan_zipcode(
         &self,
         params: &str,
         epoch: &wit::Epoch,
         assignment: &wit::Assignment,
         submissions: &[wit::Submission],
-        batch: Option<&[u8]>,
+        carry: &mut ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError>;
-    /// Gates, ranks and shares of one zipcode. `batch` is [`Backend::batch`] of
-    /// `submissions`.
+    /// Gates, ranks and shares of one zipcode, with what its last plan left in `carry`.
     #[allow(clippy::too_many_arguments)]
     fn score_zipcode(
         &self,
@@ -65,7 +74,7 @@ pub trait Backend {
         assignment: &wit::Assignment,
         total_expected: u64,
         submissions: &[wit::Submission],
-        batch: Option<&[u8]>,
+        carry: &ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError>;
     /// Combines zipcode results into the outcome.
@@ -107,8 +116,11 @@ impl Backend for WasmBackend {
         Ok(from_call(self.policy.info()?))
     }
 
-    fn batch(&self, submissions: &[wit::Submission]) -> Option<Vec<u8>> {
-        (self.policy.abi() == PolicyAbi::V1_1).then(|| encode_batch(submissions))
+    fn prepare(&self, submissions: &[wit::Submission]) -> ZipcodeCarry {
+        ZipcodeCarry {
+            batch: (self.policy.abi() == PolicyAbi::V1_1).then(|| encode_batch(submissions)),
+            state: Vec::new(),
+        }
     }
 
     fn plan_zipcode(
@@ -117,10 +129,10 @@ impl Backend for WasmBackend {
         epoch: &wit::Epoch,
         assignment: &wit::Assignment,
         submissions: &[wit::Submission],
-        batch: Option<&[u8]>,
+        carry: &mut ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
-        Ok(from_call(match batch {
+        Ok(from_call(match &carry.batch {
             Some(batch) => self.policy.plan_zipcode_batched(
                 params,
                 epoch,
@@ -128,6 +140,7 @@ impl Backend for WasmBackend {
                 submissions,
                 batch,
                 observations,
+                &mut carry.state,
             )?,
             None => {
                 self.policy
@@ -143,10 +156,10 @@ impl Backend for WasmBackend {
         assignment: &wit::Assignment,
         total_expected: u64,
         submissions: &[wit::Submission],
-        batch: Option<&[u8]>,
+        carry: &ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
-        Ok(from_call(match batch {
+        Ok(from_call(match &carry.batch {
             Some(batch) => self.policy.score_zipcode_batched(
                 params,
                 epoch,
@@ -155,6 +168,7 @@ impl Backend for WasmBackend {
                 submissions,
                 batch,
                 observations,
+                &carry.state,
             )?,
             None => self.policy.score_zipcode(
                 params,
@@ -357,8 +371,11 @@ impl Backend for NativeBackend {
         }))
     }
 
-    fn batch(&self, submissions: &[wit::Submission]) -> Option<Vec<u8>> {
-        (self.abi == PolicyAbi::V1_1).then(|| encode_batch(submissions))
+    fn prepare(&self, submissions: &[wit::Submission]) -> ZipcodeCarry {
+        ZipcodeCarry {
+            batch: (self.abi == PolicyAbi::V1_1).then(|| encode_batch(submissions)),
+            state: Vec::new(),
+        }
     }
 
     fn plan_zipcode(
@@ -367,27 +384,34 @@ impl Backend for NativeBackend {
         e: &wit::Epoch,
         a: &wit::Assignment,
         subs: &[wit::Submission],
-        batch: Option<&[u8]>,
+        carry: &mut ZipcodeCarry,
         obs: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
-        let requests = match (self.abi, batch) {
-            (PolicyAbi::V1_1, Some(batch)) => core_1_1::plan_zipcode(
-                params,
-                &epoch(e),
-                &assignment(a),
-                &heads(subs),
-                batch,
-                &observations(obs),
-            ),
-            (PolicyAbi::V1_1, None) => core_1_1::plan_zipcode(
-                params,
-                &epoch(e),
-                &assignment(a),
-                &heads(subs),
-                &encode_batch(subs),
-                &observations(obs),
-            ),
-            (PolicyAbi::V1_0, _) => core::plan_zipcode(
+        let requests = match self.abi {
+            PolicyAbi::V1_1 => {
+                let owned;
+                let batch = match &carry.batch {
+                    Some(b) => b,
+                    None => {
+                        owned = encode_batch(subs);
+                        &owned
+                    }
+                };
+                core_1_1::plan_zipcode(
+                    params,
+                    &epoch(e),
+                    &assignment(a),
+                    &heads(subs),
+                    batch,
+                    &observations(obs),
+                    &carry.state,
+                )
+                .map(|plan| {
+                    carry.state = plan.state;
+                    plan.checks
+                })
+            }
+            PolicyAbi::V1_0 => core::plan_zipcode(
                 params,
                 &epoch(e),
                 &assignment(a),
@@ -406,13 +430,13 @@ impl Backend for NativeBackend {
         a: &wit::Assignment,
         total_expected: u64,
         subs: &[wit::Submission],
-        batch: Option<&[u8]>,
+        carry: &ZipcodeCarry,
         obs: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
         let r = match self.abi {
             PolicyAbi::V1_1 => {
                 let owned;
-                let batch = match batch {
+                let batch = match &carry.batch {
                     Some(b) => b,
                     None => {
                         owned = encode_batch(subs);
@@ -427,6 +451,7 @@ impl Backend for NativeBackend {
                     &heads(subs),
                     batch,
                     &observations(obs),
+                    &carry.state,
                 )
             }
             PolicyAbi::V1_0 => core::score_zipcode(

@@ -17,7 +17,6 @@ use crate::error::InputError;
 use crate::input::{EpochRun, ZipcodeInput, epoch_value, zipcode_value};
 use resi_sandbox::policy::wit;
 use sha2::{Digest, Sha256};
-use std::fmt::Write;
 use zipcode_competitive_core::canonical;
 
 /// Domain tag of `outcome_hash`.
@@ -123,6 +122,16 @@ impl InputHasher {
         self.zipcodes += 1;
     }
 
+    /// Appends one zipcode's part of the canonical input as [`zipcode_canonical`] wrote it
+    /// (the same bytes [`InputHasher::zipcode`] would hash).
+    pub fn zipcode_canonical(&mut self, canonical: &[u8]) {
+        if self.zipcodes > 0 {
+            self.h.update(b",");
+        }
+        self.h.update(canonical);
+        self.zipcodes += 1;
+    }
+
     /// Zipcodes appended so far.
     pub fn zipcodes(&self) -> usize {
         self.zipcodes
@@ -135,8 +144,23 @@ impl InputHasher {
     }
 }
 
+/// The canonical JSON of [`zipcode_value`] (one zipcode's part of the canonical input), as
+/// [`InputHasher::zipcode`] hashes it; built on a worker thread and hashed in order by
+/// [`InputHasher::zipcode_canonical`].
+pub fn zipcode_canonical(z: &ZipcodeInput, observations: &[wit::Observation]) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_zipcode(&mut |b: &[u8]| out.extend_from_slice(b), z, observations);
+    out
+}
+
 /// Feeds the canonical JSON of [`zipcode_value`] to `h` without building it whole.
 fn stream_zipcode(h: &mut Sha256, z: &ZipcodeInput, observations: &[wit::Observation]) {
+    write_zipcode(&mut |b: &[u8]| h.update(b), z, observations);
+}
+
+/// Writes the canonical JSON of [`zipcode_value`] to `sink` piece by piece (one definition
+/// for the streamed hash and the bytes built on workers).
+fn write_zipcode(sink: &mut dyn FnMut(&[u8]), z: &ZipcodeInput, observations: &[wit::Observation]) {
     // Small parts through the generic writer; submissions (the bulk) written directly. Keys in
     // canonical order: assignment < observations < submissions.
     let head = zipcode_value(
@@ -148,8 +172,8 @@ fn stream_zipcode(h: &mut Sha256, z: &ZipcodeInput, observations: &[wit::Observa
     )
     .to_canonical();
     let head = head.strip_suffix("[]}").unwrap_or(&head);
-    h.update(head.as_bytes());
-    h.update(b"[");
+    sink(head.as_bytes());
+    sink(b"[");
     let mut subs: Vec<&wit::Submission> = z.submissions.iter().collect();
     subs.sort_by(|x, y| x.hotkey.cmp(&y.hotkey));
     let mut buf = String::new();
@@ -169,14 +193,16 @@ fn stream_zipcode(h: &mut Sha256, z: &ZipcodeInput, observations: &[wit::Observa
             }
             write_listing(l, &mut buf);
         }
-        let _ = write!(
-            buf,
-            "],\"manifest_ok\":{},\"submitted_at_ms\":{}}}",
-            s.manifest_ok, s.submitted_at_ms
-        );
-        h.update(buf.as_bytes());
+        buf.push_str(if s.manifest_ok {
+            "],\"manifest_ok\":true,\"submitted_at_ms\":"
+        } else {
+            "],\"manifest_ok\":false,\"submitted_at_ms\":"
+        });
+        resi_rules::json::write_u64(s.submitted_at_ms, &mut buf);
+        buf.push('}');
+        sink(buf.as_bytes());
     }
-    h.update(b"]}");
+    sink(b"]}");
 }
 
 /// Canonical JSON of a listing, as [`crate::input::listing_value`] but written directly
@@ -189,12 +215,10 @@ pub fn write_listing(l: &wit::Listing, out: &mut String) {
             None => out.push_str("null"),
         }
     }
-    fn opt_i<T: std::fmt::Display>(key: &str, v: Option<T>, out: &mut String) {
+    fn opt_i<T: Into<u64>>(key: &str, v: Option<T>, out: &mut String) {
         out.push_str(key);
         match v {
-            Some(v) => {
-                let _ = write!(out, "{v}");
-            }
+            Some(v) => resi_rules::json::write_u64(v.into(), out),
             None => out.push_str("null"),
         }
     }
@@ -222,25 +246,10 @@ pub fn write_listing(l: &wit::Listing, out: &mut String) {
     out.push('}');
 }
 
-/// An RFC 8785 string (same escaping as the canonical writer).
+/// An RFC 8785 string: the rule of `resi_rules::json` (same escaping as the canonical
+/// writer, checked by a test).
 fn write_str(s: &str, out: &mut String) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    resi_rules::json::write_string(s, out);
 }
 
 #[cfg(test)]

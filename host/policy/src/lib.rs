@@ -16,8 +16,10 @@ pub mod input;
 pub mod runner;
 pub mod vectors;
 
-pub use backend::{Backend, Called, NativeBackend, WasmBackend};
+pub use backend::{Backend, Called, NativeBackend, WasmBackend, ZipcodeCarry};
 pub use error::{BackendError, InputError, ObserveError, OrderError, RunError};
 pub use input::{EpochInput, EpochRun};
-pub use runner::{EpochRunner, Observer, RecordedObserver, RunReport, run_epoch};
+pub use runner::{
+    EpochRunner, Observer, RecordedObserver, RunReport, ZipcodeRun, ZipcodeScorer, run_epoch,
+};
 pub use vectors::{Release, ReleaseManifest, Report, Vector, VectorResult, run_vectors};

@@ -176,6 +176,155 @@ pub fn run_epoch<B: Backend + ?Sized, O: Observer + ?Sized>(
     runner.finish()
 }
 
+/// One zipcode's policy calls, done by a [`ZipcodeScorer`] (on any thread) and merged in
+/// order by [`EpochRunner::merge`].
+#[derive(Debug, Clone)]
+pub struct ZipcodeRun {
+    assignment: wit::Assignment,
+    result: wit::ZipcodeResult,
+    calls: Vec<CallStat>,
+    answered: usize,
+    /// The zipcode's part of the canonical input ([`hash::zipcode_canonical`]).
+    canonical: Vec<u8>,
+}
+
+impl ZipcodeRun {
+    /// The zipcode's result (gates, ranks, shares).
+    pub fn result(&self) -> &wit::ZipcodeResult {
+        &self.result
+    }
+}
+
+/// The part of an [`EpochRunner`] that scores one zipcode, free of the runner's order and
+/// totals, so that zipcodes can be scored on several threads at once (each with its own
+/// observer). Borrowed from the runner by [`EpochRunner::scorer`].
+pub struct ZipcodeScorer<'a, B: Backend + ?Sized> {
+    backend: &'a B,
+    params: &'a str,
+    epoch: wit::Epoch,
+    total_expected: u64,
+}
+
+impl<B: Backend + ?Sized> ZipcodeScorer<'_, B> {
+    /// Planning rounds answered by `observer` until the policy asks for nothing, then
+    /// `score-zipcode`; also writes the zipcode's part of the canonical input. The caller can
+    /// drop `z` once this returns.
+    pub fn score<O: Observer + ?Sized>(
+        &self,
+        z: &ZipcodeInput,
+        observer: &mut O,
+    ) -> Result<ZipcodeRun, RunError> {
+        let mut calls = Vec::new();
+        let (result, observations, answered) = self.run(z, observer, &mut calls)?;
+        Ok(ZipcodeRun {
+            assignment: z.assignment.clone(),
+            canonical: hash::zipcode_canonical(z, &observations),
+            result,
+            calls,
+            answered,
+        })
+    }
+
+    /// The rounds and the score of one zipcode; every call made is pushed to `calls` (also
+    /// those of a run that then fails).
+    fn run<O: Observer + ?Sized>(
+        &self,
+        z: &ZipcodeInput,
+        observer: &mut O,
+        calls: &mut Vec<CallStat>,
+    ) -> Result<(wit::ZipcodeResult, Vec<wit::Observation>, usize), RunError> {
+        let (backend, params) = (self.backend, self.params);
+        let zipcode = z.assignment.zipcode.as_str();
+        let mut observations: Vec<wit::Observation> = Vec::new();
+        let mut asked: BTreeSet<(String, u32)> = BTreeSet::new();
+        let mut rounds = 0u32;
+        let mut answered = 0usize;
+        // A 1.1.0 policy's listing batch, encoded once for every call of the zipcode; its
+        // encoding time counts into the first call (as lowering records counts into each).
+        let encoding = Instant::now();
+        let mut carry = backend.prepare(&z.submissions);
+        let mut encoded_in = Some(encoding.elapsed());
+        loop {
+            let start = Instant::now() - encoded_in.take().unwrap_or_default();
+            let plan = backend
+                .plan_zipcode(
+                    params,
+                    &self.epoch,
+                    &z.assignment,
+                    &z.submissions,
+                    &mut carry,
+                    &observations,
+                )
+                .map_err(call_err(format!("plan-zipcode {zipcode}")))?;
+            calls.push(CallStat {
+                kind: CallKind::Plan,
+                zipcode: Some(zipcode.to_string()),
+                fuel: plan.fuel,
+                peak_memory: plan.peak_memory,
+                elapsed: start.elapsed(),
+            });
+            let requests = plan.value;
+            if requests.is_empty() {
+                break;
+            }
+            rounds += 1;
+            if rounds > MAX_ROUNDS {
+                return Err(RunError::NoConvergence {
+                    zipcode: zipcode.into(),
+                    reason: format!("more than {MAX_ROUNDS} rounds"),
+                });
+            }
+            for r in &requests {
+                if !asked.insert((r.hotkey.clone(), r.index)) {
+                    return Err(RunError::NoConvergence {
+                        zipcode: zipcode.into(),
+                        reason: format!("listing {} of {} requested again", r.index, r.hotkey),
+                    });
+                }
+            }
+            let seen = observer.observe(zipcode, &requests)?;
+            if seen.len() != requests.len() {
+                return Err(RunError::ObserverCount {
+                    zipcode: zipcode.into(),
+                    asked: requests.len(),
+                    got: seen.len(),
+                });
+            }
+            answered += seen.len();
+            observations.extend(
+                requests
+                    .into_iter()
+                    .zip(seen)
+                    .map(|(r, seen)| wit::Observation {
+                        hotkey: r.hotkey,
+                        index: r.index,
+                        seen,
+                    }),
+            );
+        }
+        let start = Instant::now();
+        let scored = backend
+            .score_zipcode(
+                params,
+                &self.epoch,
+                &z.assignment,
+                self.total_expected,
+                &z.submissions,
+                &carry,
+                &observations,
+            )
+            .map_err(call_err(format!("score-zipcode {zipcode}")))?;
+        calls.push(CallStat {
+            kind: CallKind::Score,
+            zipcode: Some(zipcode.to_string()),
+            fuel: scored.fuel,
+            peak_memory: scored.peak_memory,
+            elapsed: start.elapsed(),
+        });
+        Ok((scored.value, observations, answered))
+    }
+}
+
 /// Runs one epoch through a policy one zipcode at a time, so that the caller only ever holds
 /// one zipcode's submissions: [`EpochRunner::new`] with the epoch's assignments, then
 /// [`EpochRunner::zipcode`] for every assigned zipcode in ascending zipcode order (planning
@@ -309,95 +458,37 @@ impl<'a, B: Backend + ?Sized> EpochRunner<'a, B> {
         observer: &mut O,
     ) -> Result<&wit::ZipcodeResult, RunError> {
         self.check_next(&z.assignment)?;
-        let (backend, params) = (self.backend, self.params);
-        let zipcode = z.assignment.zipcode.as_str();
-        let mut observations: Vec<wit::Observation> = Vec::new();
-        let mut asked: BTreeSet<(String, u32)> = BTreeSet::new();
-        let mut rounds = 0u32;
-        let mut answered = 0usize;
-        let batch = backend.batch(&z.submissions);
-        loop {
-            let start = Instant::now();
-            let plan = backend
-                .plan_zipcode(
-                    params,
-                    &self.epoch,
-                    &z.assignment,
-                    &z.submissions,
-                    batch.as_deref(),
-                    &observations,
-                )
-                .map_err(call_err(format!("plan-zipcode {zipcode}")))?;
-            self.calls.push(CallStat {
-                kind: CallKind::Plan,
-                zipcode: Some(zipcode.to_string()),
-                fuel: plan.fuel,
-                peak_memory: plan.peak_memory,
-                elapsed: start.elapsed(),
-            });
-            let requests = plan.value;
-            if requests.is_empty() {
-                break;
-            }
-            rounds += 1;
-            if rounds > MAX_ROUNDS {
-                return Err(RunError::NoConvergence {
-                    zipcode: zipcode.into(),
-                    reason: format!("more than {MAX_ROUNDS} rounds"),
-                });
-            }
-            for r in &requests {
-                if !asked.insert((r.hotkey.clone(), r.index)) {
-                    return Err(RunError::NoConvergence {
-                        zipcode: zipcode.into(),
-                        reason: format!("listing {} of {} requested again", r.index, r.hotkey),
-                    });
-                }
-            }
-            let seen = observer.observe(zipcode, &requests)?;
-            if seen.len() != requests.len() {
-                return Err(RunError::ObserverCount {
-                    zipcode: zipcode.into(),
-                    asked: requests.len(),
-                    got: seen.len(),
-                });
-            }
-            answered += seen.len();
-            observations.extend(
-                requests
-                    .into_iter()
-                    .zip(seen)
-                    .map(|(r, seen)| wit::Observation {
-                        hotkey: r.hotkey,
-                        index: r.index,
-                        seen,
-                    }),
-            );
-        }
-        let start = Instant::now();
-        let scored = backend
-            .score_zipcode(
-                params,
-                &self.epoch,
-                &z.assignment,
-                self.total_expected,
-                &z.submissions,
-                batch.as_deref(),
-                &observations,
-            )
-            .map_err(call_err(format!("score-zipcode {zipcode}")))?;
-        drop(batch);
-        self.calls.push(CallStat {
-            kind: CallKind::Score,
-            zipcode: Some(zipcode.to_string()),
-            fuel: scored.fuel,
-            peak_memory: scored.peak_memory,
-            elapsed: start.elapsed(),
-        });
+        let scorer = self.scorer();
+        let (result, observations, answered) = scorer.run(z, observer, &mut self.calls)?;
         self.hasher.zipcode(z, &observations);
         self.answered += answered;
         self.next += 1;
-        self.results.push(scored.value);
+        self.results.push(result);
+        Ok(&self.results[self.results.len() - 1])
+    }
+
+    /// What scores one zipcode, to be used on other threads ([`ZipcodeScorer::score`]); the
+    /// runs it gives are merged back in order by [`EpochRunner::merge`].
+    pub fn scorer(&self) -> ZipcodeScorer<'a, B> {
+        ZipcodeScorer {
+            backend: self.backend,
+            params: self.params,
+            epoch: self.epoch.clone(),
+            total_expected: self.total_expected,
+        }
+    }
+
+    /// Takes in a zipcode scored by [`ZipcodeScorer::score`], which must be the next pending
+    /// zipcode (as for [`EpochRunner::zipcode`]); the outcome and both hashes are those of
+    /// running the zipcodes here one by one, whichever thread scored them and in which order
+    /// they finished. A refused run leaves the runner as it was.
+    pub fn merge(&mut self, run: ZipcodeRun) -> Result<&wit::ZipcodeResult, RunError> {
+        self.check_next(&run.assignment)?;
+        self.hasher.zipcode_canonical(&run.canonical);
+        self.calls.extend(run.calls);
+        self.answered += run.answered;
+        self.next += 1;
+        self.results.push(run.result);
         Ok(&self.results[self.results.len() - 1])
     }
 

@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::*;
-use resi_policy::backend::{Backend, Called};
+use resi_policy::backend::{Backend, Called, ZipcodeCarry};
 use resi_policy::hash::Digest32;
 use resi_policy::vectors::load_vectors;
 use resi_policy::{BackendError, NativeBackend, RecordedObserver, WasmBackend, run_epoch};
@@ -107,18 +107,19 @@ impl<B: Backend> Backend for Shuffling<B> {
         epoch: &wit::Epoch,
         assignment: &wit::Assignment,
         submissions: &[wit::Submission],
-        _batch: Option<&[u8]>,
+        _carry: &mut ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
         let mut subs = submissions.to_vec();
         self.rng.shuffle(&mut subs);
         let mut obs = observations.to_vec();
         self.rng.shuffle(&mut obs);
-        // The listing batch follows the shuffled submissions.
-        let batch = self.inner.batch(&subs);
-        let mut plan =
-            self.inner
-                .plan_zipcode(params, epoch, assignment, &subs, batch.as_deref(), &obs)?;
+        // The listing batch follows the shuffled submissions (and no state from another
+        // order is handed back: the policy works it out again).
+        let mut carry = self.inner.prepare(&subs);
+        let mut plan = self
+            .inner
+            .plan_zipcode(params, epoch, assignment, &subs, &mut carry, &obs)?;
         // The runner must not depend on the order of requests either.
         self.rng.shuffle(&mut plan.value);
         Ok(plan)
@@ -130,21 +131,21 @@ impl<B: Backend> Backend for Shuffling<B> {
         assignment: &wit::Assignment,
         total_expected: u64,
         submissions: &[wit::Submission],
-        _batch: Option<&[u8]>,
+        _carry: &ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
         let mut subs = submissions.to_vec();
         self.rng.shuffle(&mut subs);
         let mut obs = observations.to_vec();
         self.rng.shuffle(&mut obs);
-        let batch = self.inner.batch(&subs);
+        let carry = self.inner.prepare(&subs);
         self.inner.score_zipcode(
             params,
             epoch,
             assignment,
             total_expected,
             &subs,
-            batch.as_deref(),
+            &carry,
             &obs,
         )
     }

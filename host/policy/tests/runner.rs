@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use resi_policy::backend::{Backend, Called};
+use resi_policy::backend::{Backend, Called, ZipcodeCarry};
 use resi_policy::error::ObserveError;
 use resi_policy::hash::Digest32;
 use resi_policy::input::{EpochRun, ZipcodeInput};
@@ -27,7 +27,7 @@ impl Backend for Repeating {
         _: &wit::Epoch,
         a: &wit::Assignment,
         _: &[wit::Submission],
-        _: Option<&[u8]>,
+        _: &mut ZipcodeCarry,
         _: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
         let target = wit::ListingRef {
@@ -54,7 +54,7 @@ impl Backend for Repeating {
         _: &wit::Assignment,
         _: u64,
         _: &[wit::Submission],
-        _: Option<&[u8]>,
+        _: &ZipcodeCarry,
         _: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
         Err(BackendError::Native("unreachable".into()))

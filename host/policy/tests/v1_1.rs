@@ -284,7 +284,102 @@ fn a_malformed_batch_is_refused_by_the_policy_not_misread() {
             &z.submissions,
             &batch,
             &[],
+            &mut Vec::new(),
         )
         .expect_err("a cut batch is refused");
     assert!(err.to_string().contains("listing batch"), "{err}");
+}
+
+#[test]
+fn a_state_is_only_taken_back_for_the_input_it_was_made_for() {
+    let r = release_1_1();
+    let engine = PolicyEngine::new(PolicyEngineOptions::default()).expect("engine");
+    let policy = engine.load(&r.wasm).expect("loads");
+    let params = &r.manifest.default_params;
+    // An epoch whose zipcode asks for spot checks in its first round.
+    let (run, zi, first, state) = (0..200)
+        .find_map(|seed| {
+            let (run, _) = random_epoch(seed).to_run().expect("input");
+            (0..run.zipcodes.len()).find_map(|zi| {
+                let z = &run.zipcodes[zi];
+                let batch = resi_sandbox::policy::encode_batch(&z.submissions);
+                let mut state = Vec::new();
+                let first = policy
+                    .plan_zipcode_batched(
+                        params,
+                        &run.epoch,
+                        &z.assignment,
+                        &z.submissions,
+                        &batch,
+                        &[],
+                        &mut state,
+                    )
+                    .expect("plans");
+                (z.submissions.len() >= 2 && !first.value.is_empty()).then_some((
+                    run.clone(),
+                    zi,
+                    first,
+                    state,
+                ))
+            })
+        })
+        .expect("a zipcode with spot checks");
+    let z = &run.zipcodes[zi];
+    let batch = resi_sandbox::policy::encode_batch(&z.submissions);
+    assert!(state.starts_with(b"zc11"), "a state comes back");
+    // Handed back: the same plan as without it.
+    let mut again = state.clone();
+    let with = policy
+        .plan_zipcode_batched(
+            params,
+            &run.epoch,
+            &z.assignment,
+            &z.submissions,
+            &batch,
+            &[],
+            &mut again,
+        )
+        .expect("plans with its state");
+    let key = |c: &Vec<resi_sandbox::policy::wit::CheckRequest>| {
+        c.iter()
+            .map(|r| (r.hotkey.clone(), r.index))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(key(&with.value), key(&first.value));
+    assert_eq!(again, state);
+    // For another input (one submission fewer) it is refused, not believed.
+    let fewer = &z.submissions[1..];
+    let mut stale = state.clone();
+    let err = policy
+        .plan_zipcode_batched(
+            params,
+            &run.epoch,
+            &z.assignment,
+            fewer,
+            &resi_sandbox::policy::encode_batch(fewer),
+            &[],
+            &mut stale,
+        )
+        .expect_err("a stale state is refused");
+    assert!(err.to_string().contains("state handed back"), "{err}");
+    // A tampered state too.
+    let mut tampered = state.clone();
+    if let Some(b) = tampered.last_mut() {
+        *b ^= 0xff;
+    }
+    let last = tampered.len() - 2;
+    tampered[last] = 0xff;
+    assert!(
+        policy
+            .plan_zipcode_batched(
+                params,
+                &run.epoch,
+                &z.assignment,
+                &z.submissions,
+                &batch,
+                &[],
+                &mut tampered
+            )
+            .is_err()
+    );
 }

@@ -5,6 +5,7 @@
 //! gives the same result (tested against the char-wise one).
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// The normalized form of `address`.
 pub fn normalize(address: &str) -> String {
@@ -15,10 +16,53 @@ pub fn normalize(address: &str) -> String {
 
 /// Appends the normalized form of `address` to `out` (nothing when it normalizes to "").
 pub fn normalize_into(address: &str, out: &mut String) {
+    normalize_to(address, out);
+}
+
+/// Appends the UTF-8 bytes of the normalized form of `address` to `out` (what
+/// [`normalize_into`] appends, as bytes: the cheapest form to compare).
+pub fn normalize_bytes_into(address: &str, out: &mut Vec<u8>) {
+    normalize_to(address, out);
+}
+
+/// Where normalized text goes.
+trait Sink {
+    fn len(&self) -> usize;
+    /// An ASCII byte.
+    fn ascii(&mut self, b: u8);
+    fn char(&mut self, c: char);
+}
+
+impl Sink for String {
+    fn len(&self) -> usize {
+        String::len(self)
+    }
+    fn ascii(&mut self, b: u8) {
+        self.push(char::from(b));
+    }
+    fn char(&mut self, c: char) {
+        self.push(c);
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn ascii(&mut self, b: u8) {
+        self.push(b);
+    }
+    fn char(&mut self, c: char) {
+        let mut buf = [0u8; 4];
+        self.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+}
+
+fn normalize_to(address: &str, out: &mut impl Sink) {
     if address.is_ascii() {
         normalize_ascii(address.as_bytes(), out);
     } else {
-        normalize_chars(address, out);
+        normalize_chars_to(address, out);
     }
 }
 
@@ -28,7 +72,7 @@ fn ascii_whitespace(b: u8) -> bool {
     matches!(b, 0x09..=0x0d | b' ')
 }
 
-fn normalize_ascii(bytes: &[u8], out: &mut String) {
+fn normalize_ascii(bytes: &[u8], out: &mut impl Sink) {
     let start = out.len();
     let mut pending_space = false;
     for &b in bytes {
@@ -36,16 +80,20 @@ fn normalize_ascii(bytes: &[u8], out: &mut String) {
             pending_space = out.len() > start;
         } else if b.is_ascii_alphanumeric() {
             if pending_space {
-                out.push(' ');
+                out.ascii(b' ');
                 pending_space = false;
             }
-            out.push(char::from(b.to_ascii_lowercase()));
+            out.ascii(b.to_ascii_lowercase());
         }
     }
 }
 
 /// The rule as written, char by char (any input).
 pub fn normalize_chars(address: &str, out: &mut String) {
+    normalize_chars_to(address, out);
+}
+
+fn normalize_chars_to(address: &str, out: &mut impl Sink) {
     let start = out.len();
     let mut pending_space = false;
     for ch in address.chars() {
@@ -53,10 +101,12 @@ pub fn normalize_chars(address: &str, out: &mut String) {
             pending_space = out.len() > start;
         } else if ch.is_alphanumeric() {
             if pending_space {
-                out.push(' ');
+                out.ascii(b' ');
                 pending_space = false;
             }
-            out.extend(ch.to_lowercase());
+            for lower in ch.to_lowercase() {
+                out.char(lower);
+            }
         }
     }
 }
@@ -72,6 +122,9 @@ mod tests {
         assert_eq!(normalize("Straße 5, MÜNCHEN"), "straße 5 münchen");
         assert_eq!(normalize("İ"), "i\u{307}");
         assert_eq!(normalize("...  "), "");
+        let mut bytes = Vec::new();
+        normalize_bytes_into("Straße 5, MÜNCHEN", &mut bytes);
+        assert_eq!(bytes, "straße 5 münchen".as_bytes());
     }
 
     #[test]
@@ -85,6 +138,9 @@ mod tests {
                 normalize_into(s, &mut fast);
                 normalize_chars(s, &mut slow);
                 assert_eq!(fast, slow, "{s:?}");
+                let mut bytes = Vec::new();
+                normalize_bytes_into(s, &mut bytes);
+                assert_eq!(bytes, slow.as_bytes(), "{s:?}");
             }
         }
     }

@@ -300,23 +300,35 @@ impl<'a> BatchReader<'a> {
     }
 }
 
-/// Offsets of every listing of `bytes`, checking each one reads and that there are exactly
-/// `expected` of them.
+/// Offsets of every listing of `bytes`, checking that each is whole (its fixed part and
+/// string lengths within the bytes, presence bit 7 clear) and that there are exactly `expected`
+/// of them. Strings are not checked for UTF-8 here: [`BatchReader::read_at`] does it when a
+/// listing is read, so each listing is validated once, when it is used.
 pub fn index(bytes: &[u8], expected: u64) -> Result<Vec<u32>, BatchError> {
     let mut offsets = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).min(1 << 24));
-    let mut reader = BatchReader::new(bytes);
+    let mut at = 0usize;
     let mut found = 0u64;
-    while !reader.is_done() {
+    while at < bytes.len() {
         if found == expected {
             return Err(BatchError::Count {
                 expected,
                 found: expected + 1,
             });
         }
-        let at = reader.offset();
-        offsets.push(u32::try_from(at).map_err(|_| BatchError::Truncated { offset: at })?);
-        if let Some(Err(e)) = reader.next_listing() {
-            return Err(e);
+        let offset = at;
+        let truncated = BatchError::Truncated { offset };
+        offsets.push(u32::try_from(offset).map_err(|_| truncated.clone())?);
+        let presence = bytes[at];
+        if presence & 0x80 != 0 {
+            return Err(BatchError::BadPresence { offset });
+        }
+        at += FIXED_BYTES;
+        for _ in 0..9 {
+            let len = u32_at(bytes, at).ok_or(truncated.clone())? as usize;
+            at = at.checked_add(4 + len).ok_or(truncated.clone())?;
+        }
+        if at > bytes.len() {
+            return Err(truncated);
         }
         found += 1;
     }
@@ -409,7 +421,11 @@ mod tests {
         let mut bad = bytes.clone();
         let last = bad.len() - 2;
         bad[last] = 0xff;
-        assert_eq!(index(&bad, 1), Err(BatchError::NotUtf8 { offset: 0 }));
+        assert_eq!(index(&bad, 1), Ok(alloc::vec![0]));
+        assert_eq!(
+            BatchReader::read_at(&bad, 0),
+            Err(BatchError::NotUtf8 { offset: 0 })
+        );
         // A length far past the end.
         let mut bad = bytes;
         bad[FIXED_BYTES..FIXED_BYTES + 4].copy_from_slice(&u32::MAX.to_le_bytes());

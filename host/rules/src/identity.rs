@@ -37,15 +37,16 @@ impl<'a> Identity<'a> {
 }
 
 /// G2 over a whole submission: collects the keys of every listing ([`Uniqueness::push`]) and
-/// tells whether any key is shared ([`Uniqueness::passes`]). Duplicates are found by sorting,
-/// so the check takes `O(n log n)` whatever the input (no hash a submitter could aim
-/// collisions at) and its result does not depend on the order of the listings.
+/// tells whether any key is shared ([`Uniqueness::passes`]). Duplicates are found by sorting
+/// (by a fixed hash first, then the key itself), so the check takes `O(n log n)` whatever the
+/// input (colliding hashes only fall back to comparing the keys) and its result does not
+/// depend on the order of the listings.
 #[derive(Debug, Default)]
 pub struct Uniqueness<'a> {
     zpids: Vec<&'a str>,
     mls_ids: Vec<&'a str>,
-    /// Normalized addresses, back to back.
-    arena: String,
+    /// Normalized addresses (UTF-8), back to back.
+    arena: Vec<u8>,
     /// `(start, end)` of each non-empty normalized address in `arena`.
     addresses: Vec<(usize, usize)>,
 }
@@ -56,7 +57,7 @@ impl<'a> Uniqueness<'a> {
         Uniqueness {
             zpids: Vec::with_capacity(n),
             mls_ids: Vec::with_capacity(n),
-            arena: String::with_capacity(n * 24),
+            arena: Vec::with_capacity(n * 24),
             addresses: Vec::with_capacity(n),
         }
     }
@@ -70,29 +71,53 @@ impl<'a> Uniqueness<'a> {
             self.mls_ids.push(m);
         }
         let start = self.arena.len();
-        address::normalize_into(address, &mut self.arena);
+        address::normalize_bytes_into(address, &mut self.arena);
         if self.arena.len() > start {
             self.addresses.push((start, self.arena.len()));
         }
     }
 
     /// True when no two listings pushed share a key.
-    pub fn passes(mut self) -> bool {
-        fn distinct(v: &mut [&str]) -> bool {
-            v.sort_unstable();
-            v.windows(2).all(|w| w[0] != w[1])
-        }
-        if !distinct(&mut self.zpids) || !distinct(&mut self.mls_ids) {
-            return false;
-        }
-        let arena = self.arena.as_str();
-        let mut addresses: Vec<&str> = self
-            .addresses
-            .iter()
-            .map(|&(s, e)| arena.get(s..e).unwrap_or(""))
-            .collect();
-        distinct(&mut addresses)
+    pub fn passes(self) -> bool {
+        let arena = self.arena.as_slice();
+        distinct(self.zpids.iter().map(|k| k.as_bytes()))
+            && distinct(self.mls_ids.iter().map(|k| k.as_bytes()))
+            && distinct(
+                self.addresses
+                    .iter()
+                    .map(|&(s, e)| arena.get(s..e).unwrap_or(&[])),
+            )
     }
+}
+
+/// True when no two of `keys` are equal: sorted by (hash, key), equal keys end up next to each
+/// other. The hash only makes most comparisons cheap; keys with equal hashes are compared
+/// whole, so the result is exact, and crafted collisions cost no more than sorting the
+/// strings themselves.
+fn distinct<'k>(keys: impl Iterator<Item = &'k [u8]>) -> bool {
+    let mut v: Vec<(u64, &[u8])> = keys.map(|k| (key_hash(k), k)).collect();
+    v.sort_unstable();
+    v.windows(2).all(|w| w[0] != w[1])
+}
+
+/// A fast, fixed 64-bit hash of a key (multiply-rotate over 8-byte words).
+fn key_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+    let step = |h: u64, w: u64| (h.rotate_left(26) ^ w).wrapping_mul(K);
+    let mut h = step(0, bytes.len() as u64);
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        h = step(h, u64::from_le_bytes(a));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut a = [0u8; 8];
+        a[..rest.len()].copy_from_slice(rest);
+        h = step(h, u64::from_le_bytes(a));
+    }
+    h ^ (h >> 29)
 }
 
 /// G2 over the identities of a submission's listings.
@@ -134,6 +159,23 @@ mod tests {
             (Some(""), Some(""), "")
         ]));
         assert!(all_distinct(core::iter::empty()));
+    }
+
+    #[test]
+    fn hashing_does_not_change_the_answer() {
+        // Many keys, one duplicate placed at every distance.
+        let keys: Vec<alloc::string::String> =
+            (0..300).map(|i| alloc::format!("zpid-{i:05}-x")).collect();
+        assert!(distinct(keys.iter().map(|k| k.as_bytes())));
+        for dup in [1usize, 2, 150, 299] {
+            let mut with = keys.clone();
+            with.push(keys[dup].clone());
+            assert!(!distinct(with.iter().map(|k| k.as_bytes())), "{dup}");
+        }
+        // Prefixes and zero bytes are different keys.
+        assert!(distinct(
+            ["a", "a\0", "a\0\0", ""].into_iter().map(str::as_bytes)
+        ));
     }
 
     #[test]

@@ -34,6 +34,29 @@ impl From<&Listing> for policy::wit::Listing {
     }
 }
 
+impl From<Listing> for policy::wit::Listing {
+    /// As the conversion from `&Listing`, moving the strings instead of copying them.
+    fn from(l: Listing) -> Self {
+        let bathrooms_hundredths = l.bathrooms_hundredths();
+        policy::wit::Listing {
+            zpid: l.zpid,
+            mls_id: l.mls_id,
+            address: l.address,
+            zipcode: l.zipcode,
+            price: l.price,
+            bedrooms: l.bedrooms,
+            bathrooms_hundredths,
+            sqft: l.sqft,
+            listing_date: l.listing_date,
+            property_type: l.property_type,
+            listing_status: l.listing_status,
+            days_on_market: l.days_on_market,
+            source_url: l.source_url,
+            scraped_timestamp: l.scraped_timestamp,
+        }
+    }
+}
+
 impl From<&policy::wit::Listing> for Listing {
     fn from(l: &policy::wit::Listing) -> Self {
         Listing {

@@ -543,8 +543,9 @@ impl Policy {
     }
 
     /// Spot checks the policy still wants for one zipcode; empty means planning is done.
-    /// A 1.1.0 policy gets the submissions' listings as a batch encoded here
-    /// ([`Policy::plan_zipcode_batched`] takes one encoded once for every round).
+    /// A 1.1.0 policy gets the submissions' listings as a batch encoded here, and no state
+    /// ([`Policy::plan_zipcode_batched`] takes a batch encoded once for every round and the
+    /// state of the previous round).
     pub fn plan_zipcode(
         &self,
         params: &str,
@@ -554,11 +555,22 @@ impl Policy {
         observations: &[Observation],
     ) -> Result<Call<Vec<CheckRequest>>, SandboxError> {
         let batch = self.batch_for(submissions);
-        self.plan_zipcode_batched(params, epoch, assignment, submissions, &batch, observations)
+        let mut state = Vec::new();
+        self.plan_zipcode_batched(
+            params,
+            epoch,
+            assignment,
+            submissions,
+            &batch,
+            observations,
+            &mut state,
+        )
     }
 
-    /// [`Policy::plan_zipcode`] with the listing batch of `submissions`
-    /// ([`encode_batch`]) already encoded; a 1.0.0 policy ignores it.
+    /// [`Policy::plan_zipcode`] with the listing batch of `submissions` ([`encode_batch`])
+    /// already encoded, and `state`: the state the zipcode's previous call returned (empty on
+    /// the first), replaced by the one this call returns. A 1.0.0 policy ignores both.
+    #[allow(clippy::too_many_arguments)]
     pub fn plan_zipcode_batched(
         &self,
         params: &str,
@@ -567,16 +579,14 @@ impl Policy {
         submissions: &[Submission],
         batch: &[u8],
         observations: &[Observation],
+        state: &mut Vec<u8>,
     ) -> Result<Call<Vec<CheckRequest>>, SandboxError> {
-        self.call(|w, s| match w {
-            Instance::V1_0(w) => w.resi_policy_policy().call_plan_zipcode(
-                s,
-                params,
-                epoch,
-                assignment,
-                submissions,
-                observations,
-            ),
+        let given = std::mem::take(state);
+        let call = self.call(|w, s| match w {
+            Instance::V1_0(w) => w
+                .resi_policy_policy()
+                .call_plan_zipcode(s, params, epoch, assignment, submissions, observations)
+                .map(|r| r.map(|checks| (checks, Vec::new()))),
             Instance::V1_1(w) => w
                 .resi_policy_policy()
                 .call_plan_zipcode(
@@ -587,8 +597,16 @@ impl Policy {
                     &v1_1::heads(submissions),
                     batch,
                     &v1_1::observations(observations),
+                    &given,
                 )
-                .map(|r| r.map(v1_1::requests)),
+                .map(|r| r.map(|p| (v1_1::requests(p.checks), p.state))),
+        })?;
+        let (checks, next) = call.value;
+        *state = next;
+        Ok(Call {
+            value: checks,
+            fuel_used: call.fuel_used,
+            peak_memory: call.peak_memory,
         })
     }
 
@@ -619,10 +637,12 @@ impl Policy {
             submissions,
             &batch,
             observations,
+            &[],
         )
     }
 
-    /// [`Policy::score_zipcode`] with the listing batch already encoded.
+    /// [`Policy::score_zipcode`] with the listing batch already encoded and the state of the
+    /// zipcode's last `plan-zipcode` (empty: none).
     #[allow(clippy::too_many_arguments)]
     pub fn score_zipcode_batched(
         &self,
@@ -633,6 +653,7 @@ impl Policy {
         submissions: &[Submission],
         batch: &[u8],
         observations: &[Observation],
+        state: &[u8],
     ) -> Result<Call<ZipcodeResult>, SandboxError> {
         self.call(|w, s| match w {
             Instance::V1_0(w) => w.resi_policy_policy().call_score_zipcode(
@@ -655,6 +676,7 @@ impl Policy {
                     &v1_1::heads(submissions),
                     batch,
                     &v1_1::observations(observations),
+                    state,
                 )
                 .map(|r| r.map(v1_1::result)),
         })

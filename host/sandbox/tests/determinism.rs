@@ -89,7 +89,70 @@ fn run(policy: &Policy, input: &Input) -> (String, Vec<u64>) {
     (outcome.value.canonical_json, fuel)
 }
 
+/// [`run`] for a policy that spot-checks: its default params, planning rounds answered with
+/// every requested listing found as submitted.
+fn run_checked(policy: &Policy, input: &Input) -> (String, Vec<u64>) {
+    let params = policy.info().expect("info").value.default_params;
+    let total: u64 = input
+        .zipcodes
+        .iter()
+        .map(|(a, _)| u64::from(a.expected))
+        .sum();
+    let mut fuel = Vec::new();
+    let mut results = Vec::new();
+    for (assignment, submissions) in &input.zipcodes {
+        let mut observations: Vec<Observation> = Vec::new();
+        loop {
+            let plan = policy
+                .plan_zipcode(
+                    &params,
+                    &input.epoch,
+                    assignment,
+                    submissions,
+                    &observations,
+                )
+                .expect("plan");
+            fuel.push(plan.fuel_used);
+            if plan.value.is_empty() {
+                break;
+            }
+            for r in plan.value {
+                let s = submissions
+                    .iter()
+                    .find(|s| s.hotkey == r.hotkey)
+                    .expect("hotkey");
+                observations.push(Observation {
+                    seen: Observed::Found(s.listings[r.index as usize].clone()),
+                    hotkey: r.hotkey,
+                    index: r.index,
+                });
+            }
+        }
+        let scored = policy
+            .score_zipcode(
+                &params,
+                &input.epoch,
+                assignment,
+                total,
+                submissions,
+                &observations,
+            )
+            .expect("score");
+        fuel.push(scored.fuel_used);
+        results.push(scored.value);
+    }
+    let outcome = policy
+        .finalize(&params, &input.epoch, &results)
+        .expect("finalize");
+    fuel.push(outcome.fuel_used);
+    (outcome.value.canonical_json, fuel)
+}
+
 fn policy_with(opt_level: OptLevel, pooling: bool) -> Policy {
+    load_with(&resi_testkit::guest("example-policy"), opt_level, pooling)
+}
+
+fn load_with(bytes: &[u8], opt_level: OptLevel, pooling: bool) -> Policy {
     let options = PolicyEngineOptions {
         opt_level,
         pooling,
@@ -97,8 +160,46 @@ fn policy_with(opt_level: OptLevel, pooling: bool) -> Policy {
     };
     PolicyEngine::new(options)
         .expect("engine")
-        .load(&resi_testkit::guest("example-policy"))
+        .load(bytes)
         .expect("load")
+}
+
+/// The released zipcode-competitive 1.1.0 (`resi:policy@1.1.0`, listings as one batch): the
+/// same bytes and fuel across runs and engine settings.
+#[test]
+fn the_released_1_1_policy_gives_the_same_bytes_and_fuel_under_every_engine_setting() {
+    let wasm = std::fs::read(resi_testkit::policy_release_1_1().join("policy.wasm"))
+        .expect("policies/zipcode-competitive/1.1.0/policy.wasm");
+    let mut input = input();
+    // Miners submit 20..=26 listings: all within the quantity gate of 23.
+    for (a, _) in &mut input.zipcodes {
+        a.expected = 23;
+    }
+    let reference_policy = load_with(&wasm, OptLevel::Speed, true);
+    assert_eq!(
+        reference_policy.abi(),
+        resi_sandbox::policy::PolicyAbi::V1_1
+    );
+    let (reference, reference_fuel) = run_checked(&reference_policy, &input);
+    assert!(reference.contains("\"version\":\"1.1.0\""), "{reference}");
+    assert!(reference.contains("\"rank\":1"), "{reference}");
+    for _ in 0..10 {
+        assert_eq!(
+            run_checked(&reference_policy, &input),
+            (reference.clone(), reference_fuel.clone())
+        );
+    }
+    for (opt, pooling) in [
+        (OptLevel::None, false),
+        (OptLevel::SpeedAndSize, true),
+        (OptLevel::Speed, false),
+    ] {
+        assert_eq!(
+            run_checked(&load_with(&wasm, opt, pooling), &input),
+            (reference.clone(), reference_fuel.clone()),
+            "different result with opt level {opt:?}, pooling {pooling}"
+        );
+    }
 }
 
 #[test]

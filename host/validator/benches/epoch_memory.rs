@@ -1,5 +1,5 @@
-//! Memory and time of validating one large epoch: `validate_epoch` with the released, pinned
-//! `zipcode-competitive` 1.0.0 over a synthetic epoch in a local-directory store (real parquet
+//! Memory and time of validating one large epoch: `validate_epoch` with a released, pinned
+//! `zipcode-competitive` (1.1.0, or `RESI_BENCH_POLICY=1.0.0`) over a synthetic epoch in a local-directory store (real parquet
 //! files and sr25519-signed manifests, as miners upload them).
 //!
 //! ```sh
@@ -27,6 +27,9 @@
 //! cap; together over the zipcode's budget, so the largest is refused and the other four, with
 //! the honest miners, fill the zipcode's 384 MiB budget: about the most one policy call can be
 //! given).
+//!
+//! `RESI_BENCH_THREADS=n` sets [`IngestOptions::threads`] (default 1);
+//! `RESI_BENCH_READ_AHEAD=0` turns read-ahead off.
 //!
 //! `RESI_BENCH_DIR=path` keeps the generated store there (reused when it already holds an
 //! epoch of the same size), e.g. to compare two builds on the same data.
@@ -311,8 +314,12 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
+/// The pinned release: `RESI_BENCH_POLICY` (`1.1.0` by default, or `1.0.0`).
 fn release() -> PathBuf {
-    resi_testkit::policy_release()
+    match std::env::var("RESI_BENCH_POLICY").as_deref() {
+        Ok("1.0.0") => resi_testkit::policy_release(),
+        _ => resi_testkit::policy_release_1_1(),
+    }
 }
 
 /// The child: validates the epoch in `dir` and prints its figures.
@@ -331,6 +338,10 @@ fn validate_phase(dir: &Path, size: Size) {
         pin,
         ingest: IngestOptions {
             read_ahead: std::env::var("RESI_BENCH_READ_AHEAD").as_deref() != Ok("0"),
+            threads: std::env::var("RESI_BENCH_THREADS")
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(resi_validator::ingest::default_threads),
             ..IngestOptions::default()
         },
         concurrency: 8,
@@ -352,7 +363,14 @@ fn validate_phase(dir: &Path, size: Size) {
     let elapsed = start.elapsed();
     let peak = status_bytes("VmHWM").unwrap_or(0);
     let r = &result.report;
-    println!("validation ({}):", size.tag());
+    println!(
+        "validation ({}, {} {}, {} threads, read-ahead {}):",
+        size.tag(),
+        cfg.pin.name,
+        cfg.pin.version,
+        cfg.ingest.threads,
+        cfg.ingest.read_ahead
+    );
     println!("  wall time            {:.2} s", elapsed.as_secs_f64());
     println!(
         "  policy time          {:.2} s, fuel {:.1} G",

@@ -42,6 +42,7 @@ use resi_submission::manifest::MAX_MANIFEST_BYTES;
 use resi_submission::{Manifest, ObjectKey, ReadCaps, SubmissionFile, UpstreamSubmission};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 /// A refused (or downgraded) submission or object, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +85,20 @@ pub struct IngestOptions {
     /// the current one (default). The policy still sees zipcodes in order, so the outcome and
     /// hashes are the same either way; off, one zipcode at a time is in memory.
     pub read_ahead: bool,
+    /// Zipcodes read and scored at once, each on its own thread (fetch, verify, parse, policy
+    /// calls, spot checks), merged back in zipcode order so that the outcome and hashes do not
+    /// depend on it. Memory grows with it: each thread holds one zipcode (at most
+    /// `zipcode_budget` decoded bytes). 1 (the default, [`default_threads`]) with `read_ahead`
+    /// is the two-thread pipeline (one reads, one scores); 1 without it reads and scores one
+    /// zipcode at a time.
+    pub threads: usize,
+}
+
+/// Default of [`IngestOptions::threads`]: 1. On the 2-core machines measured, one scoring
+/// thread with read-ahead beat two workers that each read and score (BENCHMARKS.md), so more
+/// threads are asked for explicitly (`resi validator --threads N`).
+pub fn default_threads() -> usize {
+    1
 }
 
 impl Default for IngestOptions {
@@ -94,6 +109,7 @@ impl Default for IngestOptions {
             hotkeys: None,
             accept_until_ms: None,
             read_ahead: true,
+            threads: default_threads(),
         }
     }
 }
@@ -139,18 +155,52 @@ fn ms(m: &ObjectMeta) -> u64 {
 /// [`EpochIngest::finish`] returns the rejections and the accepted count.
 #[derive(Debug)]
 pub struct EpochIngest {
-    facts: EpochFacts,
-    caps: ReadCaps,
-    zipcode_budget: u64,
-    accept_until_ms: Option<u64>,
+    ctx: Arc<ReadContext>,
     epoch: wit::Epoch,
     /// Every assignment, in ascending zipcode order.
     assignments: Vec<wit::Assignment>,
     /// Assigned zipcodes not read yet, in order, with their listed files by hotkey.
     pending: VecDeque<(wit::Assignment, BTreeMap<String, Group>)>,
+    /// Zipcodes handed out by [`EpochIngest::next_files`] so far.
+    taken: usize,
     rejected: Vec<Rejection>,
     accepted: usize,
     last_held: u64,
+}
+
+/// What reading any zipcode of the epoch needs (shared by the zipcodes read in parallel).
+#[derive(Debug)]
+struct ReadContext {
+    facts: EpochFacts,
+    caps: ReadCaps,
+    zipcode_budget: u64,
+    accept_until_ms: Option<u64>,
+}
+
+/// One assigned zipcode's listed files, not read yet: [`ZipcodeFiles::read`] fetches,
+/// verifies and parses them, on any thread, independently of the other zipcodes.
+#[derive(Debug)]
+pub struct ZipcodeFiles {
+    ctx: Arc<ReadContext>,
+    index: usize,
+    assignment: wit::Assignment,
+    groups: BTreeMap<String, Group>,
+}
+
+/// One zipcode read: the policy's input and what reading it refused and accepted (recorded
+/// into the epoch's totals by [`EpochIngest::record`]).
+#[derive(Debug)]
+pub struct ReadZipcode {
+    /// Position of the zipcode in the epoch's order (ascending zipcode), from 0.
+    pub index: usize,
+    /// The zipcode's verified submissions.
+    pub input: ZipcodeInput,
+    /// Refused (or downgraded) submissions and objects.
+    pub rejected: Vec<Rejection>,
+    /// Submissions given to the policy.
+    pub accepted: usize,
+    /// Decoded bytes ([`resi_submission::decoded_cost`]) the input holds.
+    pub held: u64,
 }
 
 impl EpochIngest {
@@ -249,12 +299,15 @@ impl EpochIngest {
         }
         Ok(EpochIngest {
             epoch: facts.wit_epoch(),
-            facts: facts.clone(),
-            caps: opts.caps,
-            zipcode_budget: opts.zipcode_budget,
-            accept_until_ms: opts.accept_until_ms,
+            ctx: Arc::new(ReadContext {
+                facts: facts.clone(),
+                caps: opts.caps,
+                zipcode_budget: opts.zipcode_budget,
+                accept_until_ms: opts.accept_until_ms,
+            }),
             assignments,
             pending,
+            taken: 0,
             rejected,
             accepted: 0,
             last_held: 0,
@@ -290,69 +343,35 @@ impl EpochIngest {
     /// Reads the next assigned zipcode: fetches, verifies and parses each of its submissions,
     /// keeping only the parsed records; refused ones become rejections. `None` once every
     /// assigned zipcode has been read. Never fails: an object that cannot be read refuses its
-    /// submission.
+    /// submission. ([`EpochIngest::next_files`], [`ZipcodeFiles::read`] and
+    /// [`EpochIngest::record`] in one.)
     pub async fn next_zipcode(&mut self, store: &Store) -> Option<ZipcodeInput> {
+        let files = self.next_files()?;
+        let read = files.read(store).await;
+        Some(self.record(read))
+    }
+
+    /// The next assigned zipcode's files, to be read by [`ZipcodeFiles::read`] (zipcodes can
+    /// be read in parallel); `None` once every one has been handed out.
+    pub fn next_files(&mut self) -> Option<ZipcodeFiles> {
         let (assignment, groups) = self.pending.pop_front()?;
-        let zipcode = assignment.zipcode.clone();
-        let epoch_id = &self.facts.epoch_id;
-        let mut submissions: Vec<(wit::Submission, u64)> = Vec::with_capacity(groups.len());
-        let mut held = 0u64;
-        for (hotkey, g) in groups {
-            if let Some(reason) = too_late(&g, self.accept_until_ms) {
-                self.rejected.push(reason.of(&hotkey, &zipcode));
-                continue;
-            }
-            match load_submission(store, &self.facts, &self.caps, &hotkey, &zipcode, g).await {
-                Loaded::Accepted(sub, cost, mut notes) => {
-                    let foreign = sub.listings.iter().filter(|l| l.zipcode != zipcode).count();
-                    if foreign > 0 {
-                        notes.push(note(
-                            &hotkey,
-                            &zipcode,
-                            &format!("data/hotkey={hotkey}/epoch={epoch_id}/zipcode={zipcode}/"),
-                            format!(
-                                "{foreign} of {} listings are for another zipcode than {zipcode}: \
-                                 given to the policy, whose quality gate (G3) refuses it",
-                                sub.listings.len()
-                            ),
-                            true,
-                        ));
-                    }
-                    self.rejected.extend(notes);
-                    submissions.push((sub, cost));
-                    self.accepted += 1;
-                    held = held.saturating_add(cost);
-                    while held > self.zipcode_budget {
-                        let Some(i) = largest(&submissions) else {
-                            break;
-                        };
-                        let (big, cost) = submissions.remove(i);
-                        held -= cost;
-                        self.accepted -= 1;
-                        self.rejected.push(note(
-                            &big.hotkey,
-                            &zipcode,
-                            &format!(
-                                "data/hotkey={}/epoch={epoch_id}/zipcode={zipcode}/",
-                                big.hotkey
-                            ),
-                            format!(
-                                "over the zipcode's memory budget: {cost} decoded bytes, the \
-                                 largest submission while the zipcode's held more than {}",
-                                self.zipcode_budget
-                            ),
-                            false,
-                        ));
-                    }
-                }
-                Loaded::Rejected(notes) => self.rejected.extend(notes),
-            }
-        }
-        self.last_held = held;
-        Some(ZipcodeInput {
+        let index = self.taken;
+        self.taken += 1;
+        Some(ZipcodeFiles {
+            ctx: self.ctx.clone(),
+            index,
             assignment,
-            submissions: submissions.into_iter().map(|(s, _)| s).collect(),
+            groups,
         })
+    }
+
+    /// Adds what reading one zipcode refused and accepted to the epoch's totals; returns the
+    /// zipcode's input.
+    pub fn record(&mut self, mut read: ReadZipcode) -> ZipcodeInput {
+        self.rejected.append(&mut read.rejected);
+        self.accepted += read.accepted;
+        self.last_held = read.held;
+        read.input
     }
 
     /// Decoded bytes ([`resi_submission::decoded_cost`]) the zipcode returned last by
@@ -370,6 +389,93 @@ impl EpochIngest {
         IngestSummary {
             rejected,
             accepted: self.accepted,
+        }
+    }
+}
+
+impl ZipcodeFiles {
+    /// Position of the zipcode in the epoch's order (ascending zipcode), from 0.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The zipcode's assignment.
+    pub fn assignment(&self) -> &wit::Assignment {
+        &self.assignment
+    }
+
+    /// Fetches, verifies and parses each submission of the zipcode (see the module doc for
+    /// the rules and the zipcode's memory budget). Never fails: an object that cannot be read
+    /// refuses its submission.
+    pub async fn read(self, store: &Store) -> ReadZipcode {
+        let ctx = &*self.ctx;
+        let assignment = self.assignment;
+        let zipcode = assignment.zipcode.clone();
+        let epoch_id = &ctx.facts.epoch_id;
+        let mut submissions: Vec<(wit::Submission, u64)> = Vec::with_capacity(self.groups.len());
+        let mut rejected = Vec::new();
+        let mut accepted = 0usize;
+        let mut held = 0u64;
+        for (hotkey, g) in self.groups {
+            if let Some(reason) = too_late(&g, ctx.accept_until_ms) {
+                rejected.push(reason.of(&hotkey, &zipcode));
+                continue;
+            }
+            match load_submission(store, &ctx.facts, &ctx.caps, &hotkey, &zipcode, g).await {
+                Loaded::Accepted(sub, cost, mut notes) => {
+                    let foreign = sub.listings.iter().filter(|l| l.zipcode != zipcode).count();
+                    if foreign > 0 {
+                        notes.push(note(
+                            &hotkey,
+                            &zipcode,
+                            &format!("data/hotkey={hotkey}/epoch={epoch_id}/zipcode={zipcode}/"),
+                            format!(
+                                "{foreign} of {} listings are for another zipcode than {zipcode}: \
+                                 given to the policy, whose quality gate (G3) refuses it",
+                                sub.listings.len()
+                            ),
+                            true,
+                        ));
+                    }
+                    rejected.extend(notes);
+                    submissions.push((sub, cost));
+                    accepted += 1;
+                    held = held.saturating_add(cost);
+                    while held > ctx.zipcode_budget {
+                        let Some(i) = largest(&submissions) else {
+                            break;
+                        };
+                        let (big, cost) = submissions.remove(i);
+                        held -= cost;
+                        accepted -= 1;
+                        rejected.push(note(
+                            &big.hotkey,
+                            &zipcode,
+                            &format!(
+                                "data/hotkey={}/epoch={epoch_id}/zipcode={zipcode}/",
+                                big.hotkey
+                            ),
+                            format!(
+                                "over the zipcode's memory budget: {cost} decoded bytes, the \
+                                 largest submission while the zipcode's held more than {}",
+                                ctx.zipcode_budget
+                            ),
+                            false,
+                        ));
+                    }
+                }
+                Loaded::Rejected(notes) => rejected.extend(notes),
+            }
+        }
+        ReadZipcode {
+            index: self.index,
+            input: ZipcodeInput {
+                assignment,
+                submissions: submissions.into_iter().map(|(s, _)| s).collect(),
+            },
+            rejected,
+            accepted,
+            held,
         }
     }
 }
@@ -645,7 +751,7 @@ async fn verify_manifest(
             submitted_at_ms: ms(mm),
             manifest_ok: true,
             digest,
-            listings: listings.iter().map(wit::Listing::from).collect(),
+            listings: listings.into_iter().map(wit::Listing::from).collect(),
         },
         cost,
     ))
@@ -689,7 +795,7 @@ async fn read_upstream(
             submitted_at_ms: ms(m),
             manifest_ok: false,
             digest: resi_policy::hash::sha256(&bytes).to_vec(),
-            listings: up.listings.iter().map(wit::Listing::from).collect(),
+            listings: up.listings.into_iter().map(wit::Listing::from).collect(),
         },
         cost,
     ))

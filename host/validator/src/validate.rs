@@ -23,7 +23,8 @@ use resi_chain::Chain;
 use resi_core::error::ErrorChain;
 use resi_core::keys::Hotkey;
 use resi_core::listing::Listing;
-use resi_policy::{EpochRunner, RunReport, WasmBackend};
+use resi_policy::input::ZipcodeInput;
+use resi_policy::{EpochRunner, RunError, RunReport, WasmBackend, ZipcodeRun};
 use resi_store::Store;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -91,24 +92,42 @@ pub async fn validate_epoch(
         let db = db.clone();
         let store = store.clone();
         let (concurrency, timeout) = (cfg.concurrency, cfg.verify_timeout);
-        let read_ahead = opts.read_ahead;
+        let (read_ahead, threads) = (opts.read_ahead, opts.threads);
         tokio::task::spawn_blocking(move || {
             let mut ingest = ingest;
-            let mut checker = SpotChecker::new(verifier, db, handle.clone(), concurrency, timeout);
-            let streamed = stream_epoch(
-                &backend,
-                &params,
-                &mut ingest,
-                &store,
-                &handle,
-                &mut checker,
-                read_ahead,
-            );
-            (
-                streamed,
-                ingest.finish(),
-                checker.lookups + checker.cache_hits,
-            )
+            let checker = || {
+                SpotChecker::new(
+                    verifier.clone(),
+                    db.clone(),
+                    handle.clone(),
+                    concurrency,
+                    timeout,
+                )
+            };
+            let (streamed, spot_checks) = if threads > 1 {
+                parallel_epoch(
+                    &backend,
+                    &params,
+                    &mut ingest,
+                    &store,
+                    &handle,
+                    &checker,
+                    threads,
+                )
+            } else {
+                let mut checker = checker();
+                let streamed = stream_epoch(
+                    &backend,
+                    &params,
+                    &mut ingest,
+                    &store,
+                    &handle,
+                    &mut checker,
+                    read_ahead,
+                );
+                (streamed, checker.lookups + checker.cache_hits)
+            };
+            (streamed, ingest.finish(), spot_checks)
         })
         .await
         .map_err(|e| ValidatorError::Other(format!("policy thread: {e}")))?
@@ -269,8 +288,7 @@ fn stream_epoch(
         ingest.epoch().clone(),
         ingest.assignments(),
     )?;
-    let mut ranked = Ranked::new();
-    let (mut kept, mut left_out) = (0u64, 0usize);
+    let mut keeper = Keeper::default();
     // Reading a zipcode (fetch, verify, parse) overlaps with scoring the one before it: a
     // producer thread reads zipcodes in order into a channel of PREFETCH_ZIPCODES, the policy
     // scores them in the same order, so the outcome and hashes are as without it.
@@ -302,34 +320,7 @@ fn stream_epoch(
                     break;
                 }
             };
-            let winners: Vec<&str> = result
-                .candidates
-                .iter()
-                .filter(|c| c.rank.is_some())
-                .map(|c| c.hotkey.as_str())
-                .collect();
-            tracing::debug!(
-                zipcode = %z.assignment.zipcode,
-                submissions = z.submissions.len(),
-                ranked = winners.len(),
-                "scored zipcode"
-            );
-            for s in z
-                .submissions
-                .iter()
-                .filter(|s| winners.contains(&s.hotkey.as_str()))
-            {
-                let listings: Vec<Listing> = s.listings.iter().map(Listing::from).collect();
-                let cost = resi_submission::decoded_cost(&listings);
-                let key = (z.assignment.zipcode.clone(), s.hotkey.clone());
-                if kept.saturating_add(cost) > WINNERS_BUDGET {
-                    left_out += 1;
-                    ranked.insert(key, None);
-                    continue;
-                }
-                kept += cost;
-                ranked.insert(key, Some(listings));
-            }
+            keeper.keep(result, &z);
             drop(z);
             if let Some(done) = done {
                 let _ = done.send(());
@@ -342,14 +333,190 @@ fn stream_epoch(
         scored.map_err(ValidatorError::from)
     });
     scored?;
-    if left_out > 0 {
-        tracing::warn!(
-            left_out,
-            budget = WINNERS_BUDGET,
-            "validated_data.parquet: ranked submissions over the epoch's budget left out"
+    Ok((runner.finish()?, keeper.finish()))
+}
+
+/// The listings of ranked submissions, kept while zipcodes are scored (up to
+/// [`WINNERS_BUDGET`]) for `validated_data.parquet`.
+#[derive(Default)]
+struct Keeper {
+    ranked: Ranked,
+    kept: u64,
+    left_out: usize,
+}
+
+impl Keeper {
+    /// Keeps the listings of the submissions of `z` that `result` ranks.
+    fn keep(&mut self, result: &resi_sandbox::policy::wit::ZipcodeResult, z: &ZipcodeInput) {
+        let winners: Vec<&str> = result
+            .candidates
+            .iter()
+            .filter(|c| c.rank.is_some())
+            .map(|c| c.hotkey.as_str())
+            .collect();
+        tracing::debug!(
+            zipcode = %z.assignment.zipcode,
+            submissions = z.submissions.len(),
+            ranked = winners.len(),
+            "scored zipcode"
         );
+        for s in z
+            .submissions
+            .iter()
+            .filter(|s| winners.contains(&s.hotkey.as_str()))
+        {
+            let listings: Vec<Listing> = s.listings.iter().map(Listing::from).collect();
+            let cost = resi_submission::decoded_cost(&listings);
+            let key = (z.assignment.zipcode.clone(), s.hotkey.clone());
+            if self.kept.saturating_add(cost) > WINNERS_BUDGET {
+                self.left_out += 1;
+                self.ranked.insert(key, None);
+                continue;
+            }
+            self.kept += cost;
+            self.ranked.insert(key, Some(listings));
+        }
     }
-    Ok((runner.finish()?, ranked))
+
+    fn finish(self) -> Ranked {
+        if self.left_out > 0 {
+            tracing::warn!(
+                left_out = self.left_out,
+                budget = WINNERS_BUDGET,
+                "validated_data.parquet: ranked submissions over the epoch's budget left out"
+            );
+        }
+        self.ranked
+    }
+}
+
+/// What a worker of [`parallel_epoch`] sends back for one zipcode: what reading it gave and
+/// what the policy made of it.
+struct Scored {
+    read: crate::ingest::ReadZipcode,
+    run: Result<ZipcodeRun, RunError>,
+}
+
+/// Shared between [`parallel_epoch`]'s workers: the zipcodes not handed out yet and how far
+/// the in-order merge has come.
+struct Queue<'i> {
+    ingest: &'i mut EpochIngest,
+    /// Zipcodes merged so far.
+    merged: usize,
+    /// Set when the epoch stopped (a failed zipcode): workers take nothing more.
+    stop: bool,
+}
+
+/// [`stream_epoch`] on `threads` threads: each worker takes the next zipcode, reads it (on
+/// `handle`), scores it with its own spot checker, writes its part of the canonical input and
+/// sends it back; this thread merges the zipcodes in order ([`EpochRunner::merge`]), so the
+/// outcome and hashes are those of the single-threaded pipeline. A worker starts a zipcode
+/// only while fewer than `threads` zipcodes wait to be merged, so at most `threads` zipcodes
+/// are held at once. Returns the run and the spot checks made.
+fn parallel_epoch(
+    backend: &WasmBackend,
+    params: &str,
+    ingest: &mut EpochIngest,
+    store: &Store,
+    handle: &tokio::runtime::Handle,
+    checker: &(dyn Fn() -> SpotChecker + Sync),
+    threads: usize,
+) -> (Result<(RunReport, Ranked), ValidatorError>, usize) {
+    let mut runner = match EpochRunner::new(
+        backend,
+        params,
+        ingest.epoch().clone(),
+        ingest.assignments(),
+    ) {
+        Ok(r) => r,
+        Err(e) => return (Err(e.into()), 0),
+    };
+    let scorer = runner.scorer();
+    let queue = std::sync::Mutex::new(Queue {
+        ingest,
+        merged: 0,
+        stop: false,
+    });
+    let turn = std::sync::Condvar::new();
+    let (tx, rx) = std::sync::mpsc::channel::<Scored>();
+    let spot_checks = std::sync::atomic::AtomicUsize::new(0);
+    let mut keeper = Keeper::default();
+    let merged: Result<(), ValidatorError> = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (tx, queue, turn, spot_checks) = (tx.clone(), &queue, &turn, &spot_checks);
+            let scorer = &scorer;
+            scope.spawn(move || {
+                let mut checker = checker();
+                loop {
+                    let files = {
+                        let Ok(mut q) = queue.lock() else { break };
+                        loop {
+                            if q.stop || q.ingest.remaining() == 0 {
+                                break None;
+                            }
+                            // The next zipcode's index is `taken`; wait while `threads`
+                            // zipcodes are ahead of the merge.
+                            let next = q.ingest.assignments().len() - q.ingest.remaining();
+                            if next < q.merged + threads {
+                                break q.ingest.next_files();
+                            }
+                            q = match turn.wait(q) {
+                                Ok(q) => q,
+                                Err(_) => break None,
+                            };
+                        }
+                    };
+                    let Some(files) = files else { break };
+                    let read = handle.block_on(files.read(store));
+                    let run = scorer.score(&read.input, &mut checker);
+                    let scored = Scored { read, run };
+                    if tx.send(scored).is_err() {
+                        break;
+                    }
+                }
+                spot_checks.fetch_add(
+                    checker.lookups + checker.cache_hits,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            });
+        }
+        drop(tx);
+        let mut waiting: BTreeMap<usize, Scored> = BTreeMap::new();
+        let mut next = 0usize;
+        let mut failed: Option<ValidatorError> = None;
+        for scored in rx.iter() {
+            waiting.insert(scored.read.index, scored);
+            while let Some(s) = waiting.remove(&next) {
+                next += 1;
+                let z = match queue.lock() {
+                    Ok(mut q) => q.ingest.record(s.read),
+                    Err(_) => s.read.input,
+                };
+                if failed.is_none() {
+                    let merged = s.run.map_err(ValidatorError::from).and_then(|run| {
+                        let result = runner.merge(run)?;
+                        keeper.keep(result, &z);
+                        Ok(())
+                    });
+                    if let Err(e) = merged {
+                        failed = Some(e);
+                    }
+                }
+                if let Ok(mut q) = queue.lock() {
+                    q.merged = next;
+                    q.stop |= failed.is_some();
+                }
+                turn.notify_all();
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    });
+    let spot_checks = spot_checks.into_inner();
+    let result = merged.and_then(|()| Ok((runner.finish()?, keeper.finish())));
+    (result, spot_checks)
 }
 
 /// How weights are set: the burn, the version key, how long to wait out the rate limit.

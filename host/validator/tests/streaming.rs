@@ -174,22 +174,39 @@ async fn streamed_validation_equals_the_whole_epoch_run() {
     let got = resi_submission::read_listings(&result.validated_data, &Default::default()).unwrap();
     assert_eq!(got, want);
 
-    // Reading ahead (the default) or one zipcode at a time: the same report and data.
-    let db_one = Arc::new(Db::open(&dir.path().join("one-at-a-time.sqlite")).unwrap());
-    let one_cfg = ValidatorConfig {
-        ingest: IngestOptions {
-            read_ahead: false,
-            ..IngestOptions::default()
-        },
-        upload: false,
-        ..cfg
-    };
-    let one = validate_epoch(&one_cfg, &store, db_one, verifier_again, &facts)
-        .await
-        .unwrap();
-    assert_eq!(one.run.canonical_outcome(), result.run.canonical_outcome());
-    assert_eq!(one.report.input_hash, report.input_hash);
-    assert_eq!(one.report.outcome_hash, report.outcome_hash);
-    assert_eq!(one.report.rejected, report.rejected);
-    assert_eq!(one.validated_data, result.validated_data);
+    // Whatever the pipeline: one zipcode at a time, one thread reading ahead, or 2 and 8
+    // threads each reading and scoring its own zipcode: the same report and data.
+    for (threads, read_ahead) in [(1, false), (1, true), (2, true), (8, true)] {
+        let db_other = Arc::new(
+            Db::open(
+                &dir.path()
+                    .join(format!("threads-{threads}-{read_ahead}.sqlite")),
+            )
+            .unwrap(),
+        );
+        let other_cfg = ValidatorConfig {
+            ingest: IngestOptions {
+                read_ahead,
+                threads,
+                ..IngestOptions::default()
+            },
+            upload: false,
+            ..cfg.clone()
+        };
+        let other = validate_epoch(&other_cfg, &store, db_other, verifier_again.clone(), &facts)
+            .await
+            .unwrap();
+        let what = format!("{threads} threads, read-ahead {read_ahead}");
+        assert_eq!(
+            other.run.canonical_outcome(),
+            result.run.canonical_outcome(),
+            "{what}"
+        );
+        assert_eq!(other.report.input_hash, report.input_hash, "{what}");
+        assert_eq!(other.report.outcome_hash, report.outcome_hash, "{what}");
+        assert_eq!(other.report.rejected, report.rejected, "{what}");
+        assert_eq!(other.report.submissions, report.submissions, "{what}");
+        assert_eq!(other.report.spot_checks, report.spot_checks, "{what}");
+        assert_eq!(other.validated_data, result.validated_data, "{what}");
+    }
 }

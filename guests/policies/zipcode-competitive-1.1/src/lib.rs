@@ -9,7 +9,7 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-use exports::resi::policy::policy::Guest;
+use exports::resi::policy::policy::{Guest, Plan};
 use exports::resi::policy::types::*;
 use exports::resi::types::listing::{Listing, ListingRef};
 use zipcode_competitive_1_1_core as core;
@@ -113,17 +113,20 @@ impl Guest for ZipcodeCompetitive {
         subs: Vec<Submission>,
         listings: Vec<u8>,
         obs: Vec<Observation>,
-    ) -> Result<Vec<CheckRequest>, String> {
-        let requests = core::plan_zipcode(
+        state: Vec<u8>,
+    ) -> Result<Plan, String> {
+        let plan = core::plan_zipcode(
             &params,
             &epoch(e),
             &assignment(a),
             &heads(&subs),
             &listings,
             &observations(obs),
+            &state,
         )
         .map_err(|err| err.to_string())?;
-        Ok(requests
+        let checks = plan
+            .checks
             .into_iter()
             .map(|r| CheckRequest {
                 hotkey: r.hotkey,
@@ -136,7 +139,11 @@ impl Guest for ZipcodeCompetitive {
                     source_url: r.target.source_url,
                 },
             })
-            .collect())
+            .collect();
+        Ok(Plan {
+            checks,
+            state: plan.state,
+        })
     }
 
     fn score_zipcode(
@@ -147,6 +154,7 @@ impl Guest for ZipcodeCompetitive {
         subs: Vec<Submission>,
         listings: Vec<u8>,
         obs: Vec<Observation>,
+        state: Vec<u8>,
     ) -> Result<ZipcodeResult, String> {
         let result = core::score_zipcode(
             &params,
@@ -156,6 +164,7 @@ impl Guest for ZipcodeCompetitive {
             &heads(&subs),
             &listings,
             &observations(obs),
+            &state,
         )
         .map_err(|err| err.to_string())?;
         Ok(ZipcodeResult {

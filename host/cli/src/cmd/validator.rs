@@ -69,6 +69,11 @@ pub struct CommonArgs {
     /// Validator database.
     #[arg(long, default_value = "./validator.sqlite")]
     pub db: PathBuf,
+    /// Zipcodes read and scored at once, each on its own thread (the outcome and hashes do not
+    /// depend on it; memory grows with it, one zipcode per thread). Default 1: one thread scores
+    /// while another reads the next zipcode, the fastest on 2 cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     /// Wallet holding the validator hotkey.
     #[command(flatten)]
     pub wallet: WalletArgs,
@@ -221,7 +226,13 @@ async fn setup(c: &CommonArgs) -> anyhow::Result<Setup> {
         cfg: ValidatorConfig {
             hotkey,
             pin,
-            ingest: IngestOptions::default(),
+            ingest: IngestOptions {
+                threads: c
+                    .threads
+                    .map(usize::from)
+                    .unwrap_or_else(resi_validator::ingest::default_threads),
+                ..IngestOptions::default()
+            },
             concurrency: 8,
             verify_timeout: Duration::from_secs(30),
             upload: true,
@@ -314,6 +325,7 @@ fn clone_args(c: &CommonArgs) -> CommonArgs {
         verifier: c.verifier.clone(),
         routing: c.routing.clone(),
         db: c.db.clone(),
+        threads: c.threads,
         wallet: c.wallet.clone(),
     }
 }

@@ -130,9 +130,7 @@ fn refusal(state: &MimicState, headers: &HeaderMap) -> Result<(), Box<Response>>
     }
 }
 
-fn is_zipcode(s: &str) -> bool {
-    s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit())
-}
+use resi_rules::zipcode::is_zipcode;
 
 fn is_zpid(s: &str) -> bool {
     !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit())

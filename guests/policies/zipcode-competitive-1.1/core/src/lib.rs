@@ -68,6 +68,8 @@ struct Zipcode<'a> {
 
 struct Sub<'a> {
     head: &'a SubmissionHead<'a>,
+    /// Position in the submissions as given.
+    index: usize,
     first: usize,
 }
 
@@ -78,8 +80,9 @@ impl<'a> Zipcode<'a> {
         let mut first = 0usize;
         let subs = heads
             .iter()
-            .map(|head| {
-                let s = Sub { head, first };
+            .enumerate()
+            .map(|(index, head)| {
+                let s = Sub { head, index, first };
                 first += head.listings as usize;
                 s
             })
@@ -224,6 +227,134 @@ fn evaluate<'z, 'a>(
     }
     out.sort_by(|a, b| a.hotkey().cmp(b.hotkey()));
     Ok(out)
+}
+
+/// What `plan-zipcode` returns: the checks still wanted and the state for the next call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Spot checks still wanted; empty = done.
+    pub checks: Vec<CheckRequest>,
+    /// The zipcode's state ([`Evaluated`] gates of every submission) for its next call.
+    pub state: Vec<u8>,
+}
+
+/// First bytes of a state.
+const STATE_MAGIC: &[u8; 4] = b"zc11";
+
+/// A fixed 64-bit fingerprint of what the gates depend on (params, epoch deadline, the
+/// assignment and every submission's head), so that a state handed back for another input is
+/// refused rather than believed. Not a defence against the host (the validator's own
+/// process), a check against its mistakes.
+fn fingerprint(params_json: &str, epoch: &Epoch, assignment: &Assignment, z: &Zipcode<'_>) -> u64 {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+    let mut h = 0u64;
+    let mut eat = |bytes: &[u8]| {
+        h = (h.rotate_left(26) ^ bytes.len() as u64).wrapping_mul(K);
+        for w in bytes.chunks(8) {
+            let mut a = [0u8; 8];
+            a[..w.len()].copy_from_slice(w);
+            h = (h.rotate_left(26) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+        }
+    };
+    eat(params_json.as_bytes());
+    eat(&epoch.deadline_ms.to_le_bytes());
+    eat(assignment.zipcode.as_bytes());
+    eat(&[u8::from(assignment.honeypot), 0, 0, 0]);
+    eat(&assignment.expected.to_le_bytes());
+    eat(&assignment.true_count.to_le_bytes());
+    for s in &z.subs {
+        let head = s.head;
+        eat(head.hotkey.as_bytes());
+        eat(head.digest);
+        eat(&head.submitted_at_ms.to_le_bytes());
+        eat(&[u8::from(head.manifest_ok)]);
+        eat(&head.listings.to_le_bytes());
+    }
+    h
+}
+
+fn gate_bits(g: Gate) -> u8 {
+    match g {
+        Gate::Passed => 0,
+        Gate::Failed => 1,
+        Gate::Skipped => 2,
+    }
+}
+
+fn gate_of(bits: u8) -> Option<Gate> {
+    match bits {
+        0 => Some(Gate::Passed),
+        1 => Some(Gate::Failed),
+        2 => Some(Gate::Skipped),
+        _ => None,
+    }
+}
+
+/// The state: magic, fingerprint, then per submission (in the order given) one byte of gates
+/// (two bits each, G0 lowest) and one honeypot byte.
+fn encode_state(fp: u64, z: &Zipcode<'_>, evaluated: &[Evaluated<'_, '_>]) -> Vec<u8> {
+    let mut per = vec![(0u8, 0u8); z.subs.len()];
+    for e in evaluated {
+        let gates = e
+            .gates
+            .iter()
+            .enumerate()
+            .fold(0u8, |acc, (i, g)| acc | gate_bits(*g) << (2 * i));
+        per[e.sub.index] = (gates, u8::from(e.honeypot));
+    }
+    let mut out = Vec::with_capacity(12 + 2 * per.len());
+    out.extend_from_slice(STATE_MAGIC);
+    out.extend_from_slice(&fp.to_le_bytes());
+    for (g, h) in per {
+        out.push(g);
+        out.push(h);
+    }
+    out
+}
+
+/// The submissions' gates: from `state` when it is given, else worked out ([`evaluate`]).
+fn evaluated<'z, 'a>(
+    params: &Params,
+    params_json: &str,
+    epoch: &Epoch,
+    assignment: &Assignment,
+    z: &'z Zipcode<'a>,
+    state: &[u8],
+) -> Result<(Vec<Evaluated<'z, 'a>>, u64), PolicyError> {
+    let fp = fingerprint(params_json, epoch, assignment, z);
+    if state.is_empty() {
+        return Ok((evaluate(params, epoch, assignment, z)?, fp));
+    }
+    let refused = || {
+        PolicyError::Input(format!(
+            "the state handed back for zipcode {} is not one this policy made for this input",
+            assignment.zipcode
+        ))
+    };
+    let body = state
+        .strip_prefix(STATE_MAGIC.as_slice())
+        .filter(|b| b.len() == 8 + 2 * z.subs.len())
+        .ok_or_else(refused)?;
+    let (fp_bytes, per) = body.split_at(8);
+    let mut given = [0u8; 8];
+    given.copy_from_slice(fp_bytes);
+    if u64::from_le_bytes(given) != fp {
+        return Err(refused());
+    }
+    let mut out = Vec::with_capacity(z.subs.len());
+    for (sub, pair) in z.subs.iter().zip(per.chunks_exact(2)) {
+        let mut gates = [Gate::Skipped; 4];
+        for (i, g) in gates.iter_mut().enumerate() {
+            *g = gate_of((pair[0] >> (2 * i)) & 3).ok_or_else(refused)?;
+        }
+        out.push(Evaluated {
+            sub,
+            gates,
+            honeypot: pair[1] != 0,
+        });
+    }
+    out.sort_by(|a, b| a.hotkey().cmp(b.hotkey()));
+    Ok((out, fp))
 }
 
 fn candidate_order<'b, 'z, 'a>(
@@ -417,7 +548,10 @@ fn walk<'a>(
     })
 }
 
-/// Spot checks still wanted for one zipcode given the observations so far; empty = done.
+/// Spot checks still wanted for one zipcode given the observations so far (empty = done),
+/// and the state to hand to the zipcode's next call (`state` is the previous call's, or
+/// empty).
+#[allow(clippy::too_many_arguments)]
 pub fn plan_zipcode(
     params_json: &str,
     epoch: &Epoch,
@@ -425,16 +559,23 @@ pub fn plan_zipcode(
     submissions: &[SubmissionHead<'_>],
     listings: &[u8],
     observations: &[Observation],
-) -> Result<Vec<CheckRequest>, PolicyError> {
+    state: &[u8],
+) -> Result<Plan, PolicyError> {
     let params = parse_params(params_json)?;
     let z = Zipcode::new(submissions, listings)?;
-    let evaluated = evaluate(&params, epoch, assignment, &z)?;
+    let (evaluated, fp) = evaluated(&params, params_json, epoch, assignment, &z, state)?;
     let order = candidate_order(epoch, &evaluated);
     let observed = index_observations(observations)?;
-    Ok(walk(&params, epoch, assignment, &z, &order, &observed)?.missing)
+    let checks = walk(&params, epoch, assignment, &z, &order, &observed)?.missing;
+    Ok(Plan {
+        checks,
+        state: encode_state(fp, &z, &evaluated),
+    })
 }
 
-/// Gates, ranks and shares of one zipcode (1.0.0's rule).
+/// Gates, ranks and shares of one zipcode (1.0.0's rule); `state` is the last
+/// `plan-zipcode`'s, or empty.
+#[allow(clippy::too_many_arguments)]
 pub fn score_zipcode(
     params_json: &str,
     epoch: &Epoch,
@@ -443,10 +584,11 @@ pub fn score_zipcode(
     submissions: &[SubmissionHead<'_>],
     listings: &[u8],
     observations: &[Observation],
+    state: &[u8],
 ) -> Result<ZipcodeResult, PolicyError> {
     let params = parse_params(params_json)?;
     let z = Zipcode::new(submissions, listings)?;
-    let evaluated = evaluate(&params, epoch, assignment, &z)?;
+    let (evaluated, _) = evaluated(&params, params_json, epoch, assignment, &z, state)?;
     let order = candidate_order(epoch, &evaluated);
     let observed = index_observations(observations)?;
     let walk = walk(&params, epoch, assignment, &z, &order, &observed)?;
