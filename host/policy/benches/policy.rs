@@ -158,6 +158,11 @@ fn bench(c: &mut Criterion) {
     eprintln!("generated {listings} listings in {:?}", start.elapsed());
 
     let once = |name: &str, backend: &dyn Backend| {
+        if let Ok(only) = std::env::var("RESI_BENCH_ONLY") {
+            if only != name {
+                return None;
+            }
+        }
         let start = Instant::now();
         let report = run_epoch(backend, &params, &run, &mut Honest::new(&run)).expect("epoch runs");
         eprintln!(
@@ -169,10 +174,26 @@ fn bench(c: &mut Criterion) {
             report.total_fuel(),
             report.peak_memory() / (1 << 20)
         );
-        report
+        for (kind, n, t, f) in report.call_summary() {
+            eprintln!("    {kind:12} {n:4} calls {t:>12.3?} fuel {:.2} G", f as f64 / 1e9);
+        }
+        Some(report)
     };
-    let n = once("1.0.0 native", &native);
-    let w = once("1.0.0 wasm", &wasm);
+    // `RESI_BENCH_ONLY=<name>` runs one backend once (for a profiler) and nothing else.
+    if std::env::var_os("RESI_BENCH_ONLY").is_some() {
+        for (name, b) in [
+            ("1.0.0 native", &native as &dyn Backend),
+            ("1.0.0 wasm", &wasm as &dyn Backend),
+            ("1.1.0 native", &native_1_1 as &dyn Backend),
+            ("1.1.0 wasm", &wasm_1_1 as &dyn Backend),
+        ] {
+            once(name, b);
+        }
+        return;
+    }
+    let (Some(n), Some(w)) = (once("1.0.0 native", &native), once("1.0.0 wasm", &wasm)) else {
+        return;
+    };
     assert_eq!(
         n.canonical_outcome(),
         w.canonical_outcome(),
@@ -187,7 +208,7 @@ fn bench(c: &mut Criterion) {
         ("1.1.0 native", &native_1_1 as &dyn Backend),
         ("1.1.0 wasm", &wasm_1_1 as &dyn Backend),
     ] {
-        let r = once(name, b);
+        let Some(r) = once(name, b) else { return };
         assert_eq!(
             as_1_0(&r),
             n.canonical_outcome(),

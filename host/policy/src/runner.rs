@@ -126,6 +126,32 @@ impl RunReport {
     pub fn total_time(&self) -> Duration {
         self.calls.iter().map(|c| c.elapsed).sum()
     }
+    /// Calls grouped by what they were: `first plan` (each zipcode's first `plan-zipcode`),
+    /// `later plans`, `score`, `finalize`, `info`; each with the number of calls, their wall
+    /// time and fuel, in that order.
+    pub fn call_summary(&self) -> Vec<(&'static str, usize, Duration, u64)> {
+        let kinds = ["first plan", "later plans", "score", "finalize", "info"];
+        let mut out: Vec<(&'static str, usize, Duration, u64)> = kinds
+            .iter()
+            .map(|k| (*k, 0, Duration::ZERO, 0))
+            .collect();
+        let mut planned = BTreeSet::new();
+        for c in &self.calls {
+            let i = match (c.kind, &c.zipcode) {
+                (CallKind::Plan, Some(z)) if planned.insert(z.as_str()) => 0,
+                (CallKind::Plan, _) => 1,
+                (CallKind::Score, _) => 2,
+                (CallKind::Finalize, _) => 3,
+                (CallKind::Info, _) => 4,
+            };
+            out[i].1 += 1;
+            out[i].2 += c.elapsed;
+            out[i].3 += c.fuel.unwrap_or(0);
+        }
+        out.retain(|k| k.1 > 0);
+        out
+    }
+
     /// Highest peak memory of any call, in bytes (0 for native).
     pub fn peak_memory(&self) -> usize {
         self.calls

@@ -377,6 +377,13 @@ fn validate_phase(dir: &Path, size: Size) {
         result.run.total_time().as_secs_f64(),
         result.run.total_fuel() as f64 / 1e9
     );
+    for (kind, n, t, f) in result.run.call_summary() {
+        println!(
+            "    {kind:12} {n:5} calls {:>8.2} s, fuel {:.2} G",
+            t.as_secs_f64(),
+            f as f64 / 1e9
+        );
+    }
     println!(
         "  peak RSS (VmHWM)     {}{}",
         mib(peak),
