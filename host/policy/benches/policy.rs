@@ -175,7 +175,10 @@ fn bench(c: &mut Criterion) {
             report.peak_memory() / (1 << 20)
         );
         for (kind, n, t, f) in report.call_summary() {
-            eprintln!("    {kind:12} {n:4} calls {t:>12.3?} fuel {:.2} G", f as f64 / 1e9);
+            eprintln!(
+                "    {kind:12} {n:4} calls {t:>12.3?} fuel {:.2} G",
+                f as f64 / 1e9
+            );
         }
         Some(report)
     };

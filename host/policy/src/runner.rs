@@ -131,10 +131,8 @@ impl RunReport {
     /// time and fuel, in that order.
     pub fn call_summary(&self) -> Vec<(&'static str, usize, Duration, u64)> {
         let kinds = ["first plan", "later plans", "score", "finalize", "info"];
-        let mut out: Vec<(&'static str, usize, Duration, u64)> = kinds
-            .iter()
-            .map(|k| (*k, 0, Duration::ZERO, 0))
-            .collect();
+        let mut out: Vec<(&'static str, usize, Duration, u64)> =
+            kinds.iter().map(|k| (*k, 0, Duration::ZERO, 0)).collect();
         let mut planned = BTreeSet::new();
         for c in &self.calls {
             let i = match (c.kind, &c.zipcode) {
