@@ -158,10 +158,8 @@ fn bench(c: &mut Criterion) {
     eprintln!("generated {listings} listings in {:?}", start.elapsed());
 
     let once = |name: &str, backend: &dyn Backend| {
-        if let Ok(only) = std::env::var("RESI_BENCH_ONLY") {
-            if only != name {
-                return None;
-            }
+        if std::env::var("RESI_BENCH_ONLY").is_ok_and(|only| only != name) {
+            return None;
         }
         let start = Instant::now();
         let report = run_epoch(backend, &params, &run, &mut Honest::new(&run)).expect("epoch runs");
