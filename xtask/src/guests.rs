@@ -108,7 +108,6 @@ fn encoded_rustflags(target_dir: &Path) -> Result<String> {
     let mut remaps: Vec<(PathBuf, &str)> = vec![
         (root.join("guests"), "/resi/guests"),
         (root.join("wit"), "/resi/wit"),
-        (root.join("host").join("rules"), "/resi/host/rules"),
         (target_dir.to_path_buf(), "/resi/target"),
     ];
     let home = std::env::var_os("HOME").map(PathBuf::from);

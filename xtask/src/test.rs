@@ -13,6 +13,14 @@ use std::time::{Duration, Instant};
 
 use crate::guests;
 
+/// Guest-workspace crates whose unit tests run natively: the consensus rules and the policy
+/// cores (they are members of the guests workspace, so the host's test run does not see them).
+const GUEST_NATIVE_TESTS: &[&str] = &[
+    "resi-rules",
+    "zipcode-competitive-core",
+    "zipcode-competitive-1-1-core",
+];
+
 /// Runs the whole suite.
 pub fn run(skip_repro: bool, extra: &[String]) -> Result<()> {
     let root = crate::repo_root()?;
@@ -23,6 +31,16 @@ pub fn run(skip_repro: bool, extra: &[String]) -> Result<()> {
     guests::check_release(&built)?;
     if !skip_repro {
         guests::check_reproducible(&built)?;
+    }
+    // Unit tests of the guest crates that also build natively (the rules, the policy cores).
+    let status = Command::new(env!("CARGO"))
+        .args(["test", "--quiet", "--manifest-path"])
+        .arg(root.join("guests").join("Cargo.toml"))
+        .args(GUEST_NATIVE_TESTS.iter().flat_map(|p| ["-p", p]))
+        .status()
+        .context("running the guest crates' unit tests")?;
+    if !status.success() {
+        bail!("guest crates' unit tests failed ({status})");
     }
     let moto = Moto::start()?;
     let mut cmd = Command::new(env!("CARGO"));
