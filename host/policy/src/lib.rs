@@ -20,6 +20,7 @@ pub use backend::{Backend, Called, NativeBackend, WasmBackend, ZipcodeCarry};
 pub use error::{BackendError, InputError, ObserveError, OrderError, RunError};
 pub use input::{EpochInput, EpochRun};
 pub use runner::{
-    EpochRunner, Observer, RecordedObserver, RunReport, ZipcodeRun, ZipcodeScorer, run_epoch,
+    EpochRunner, Observer, Prepared, RecordedObserver, RunReport, ZipcodeRun, ZipcodeScorer,
+    run_epoch,
 };
 pub use vectors::{Release, ReleaseManifest, Report, Vector, VectorResult, run_vectors};

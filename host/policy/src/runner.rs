@@ -10,7 +10,7 @@
 //! The runner is synchronous (policy calls are CPU-bound and blocking). An async validator runs
 //! it on a blocking thread and lets its observer block on the async verifier.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, ZipcodeCarry};
 use crate::error::{ObserveError, OrderError, RunError};
 use crate::hash::{self, Digest32, InputHasher};
 use crate::input::{EpochRun, ObservationMap, ZipcodeInput};
@@ -219,6 +219,14 @@ impl ZipcodeRun {
     }
 }
 
+/// What a zipcode's calls carry, made ahead ([`ZipcodeScorer::prepare`]), with the time that
+/// took (counted into the zipcode's first call).
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    carry: ZipcodeCarry,
+    took: Duration,
+}
+
 /// The part of an [`EpochRunner`] that scores one zipcode, free of the runner's order and
 /// totals, so that zipcodes can be scored on several threads at once (each with its own
 /// observer). Borrowed from the runner by [`EpochRunner::scorer`].
@@ -239,7 +247,7 @@ impl<B: Backend + ?Sized> ZipcodeScorer<'_, B> {
         observer: &mut O,
     ) -> Result<ZipcodeRun, RunError> {
         let mut calls = Vec::new();
-        let (result, observations, answered) = self.run(z, observer, &mut calls)?;
+        let (result, observations, answered) = self.run(z, None, observer, &mut calls)?;
         Ok(ZipcodeRun {
             assignment: z.assignment.clone(),
             canonical: hash::zipcode_canonical(z, &observations),
@@ -249,11 +257,24 @@ impl<B: Backend + ?Sized> ZipcodeScorer<'_, B> {
         })
     }
 
+    /// What the zipcode's calls will carry ([`Backend::prepare`]: a 1.1.0 policy's listing
+    /// batch), made ahead, e.g. on the thread that read the zipcode while this one scores the
+    /// previous one ([`EpochRunner::zipcode_prepared`]).
+    pub fn prepare(&self, z: &ZipcodeInput) -> Prepared {
+        let start = Instant::now();
+        let carry = self.backend.prepare(&z.submissions);
+        Prepared {
+            carry,
+            took: start.elapsed(),
+        }
+    }
+
     /// The rounds and the score of one zipcode; every call made is pushed to `calls` (also
     /// those of a run that then fails).
     fn run<O: Observer + ?Sized>(
         &self,
         z: &ZipcodeInput,
+        prepared: Option<Prepared>,
         observer: &mut O,
         calls: &mut Vec<CallStat>,
     ) -> Result<(wit::ZipcodeResult, Vec<wit::Observation>, usize), RunError> {
@@ -265,9 +286,8 @@ impl<B: Backend + ?Sized> ZipcodeScorer<'_, B> {
         let mut answered = 0usize;
         // A 1.1.0 policy's listing batch, encoded once for every call of the zipcode; its
         // encoding time counts into the first call (as lowering records counts into each).
-        let encoding = Instant::now();
-        let mut carry = backend.prepare(&z.submissions);
-        let mut encoded_in = Some(encoding.elapsed());
+        let Prepared { mut carry, took } = prepared.unwrap_or_else(|| self.prepare(z));
+        let mut encoded_in = Some(took);
         loop {
             let start = Instant::now() - encoded_in.take().unwrap_or_default();
             let plan = backend
@@ -481,9 +501,30 @@ impl<'a, B: Backend + ?Sized> EpochRunner<'a, B> {
         z: &ZipcodeInput,
         observer: &mut O,
     ) -> Result<&wit::ZipcodeResult, RunError> {
+        self.zipcode_with(z, None, observer)
+    }
+
+    /// [`EpochRunner::zipcode`] with what its calls carry made ahead by
+    /// [`ZipcodeScorer::prepare`] (for the same `z`).
+    pub fn zipcode_prepared<O: Observer + ?Sized>(
+        &mut self,
+        z: &ZipcodeInput,
+        prepared: Prepared,
+        observer: &mut O,
+    ) -> Result<&wit::ZipcodeResult, RunError> {
+        self.zipcode_with(z, Some(prepared), observer)
+    }
+
+    fn zipcode_with<O: Observer + ?Sized>(
+        &mut self,
+        z: &ZipcodeInput,
+        prepared: Option<Prepared>,
+        observer: &mut O,
+    ) -> Result<&wit::ZipcodeResult, RunError> {
         self.check_next(&z.assignment)?;
         let scorer = self.scorer();
-        let (result, observations, answered) = scorer.run(z, observer, &mut self.calls)?;
+        let (result, observations, answered) =
+            scorer.run(z, prepared, observer, &mut self.calls)?;
         self.hasher.zipcode(z, &observations);
         self.answered += answered;
         self.next += 1;

@@ -293,9 +293,14 @@ fn stream_epoch(
     // producer thread reads zipcodes in order into a channel of PREFETCH_ZIPCODES, the policy
     // scores them in the same order, so the outcome and hashes are as without it.
     let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH_ZIPCODES);
+    // The reading thread also encodes what the policy's calls carry (a 1.1.0 policy's listing
+    // batch), so the scoring thread only runs the policy.
+    let preparer = runner.scorer();
     let scored = std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
             while let Some(z) = handle.block_on(ingest.next_zipcode(store)) {
+                let prepared = preparer.prepare(&z);
+                let z = (z, prepared);
                 // A large zipcode is scored alone, so at most one large one is in memory.
                 if !read_ahead || ingest.last_held() > READ_AHEAD_MAX_BYTES {
                     // Hand over one zipcode and wait until it has been scored.
@@ -312,8 +317,8 @@ fn stream_epoch(
             }
         });
         let mut scored = Ok(());
-        for (z, done) in rx.iter() {
-            let result = match runner.zipcode(&z, checker) {
+        for ((z, prepared), done) in rx.iter() {
+            let result = match runner.zipcode_prepared(&z, prepared, checker) {
                 Ok(r) => r,
                 Err(e) => {
                     scored = Err(e);
