@@ -15,27 +15,12 @@ fn from_hundredths(h: Option<u32>) -> Option<f64> {
 
 impl From<&Listing> for policy::wit::Listing {
     fn from(l: &Listing) -> Self {
-        policy::wit::Listing {
-            zpid: l.zpid.clone(),
-            mls_id: l.mls_id.clone(),
-            address: l.address.clone(),
-            zipcode: l.zipcode.clone(),
-            price: l.price,
-            bedrooms: l.bedrooms,
-            bathrooms_hundredths: l.bathrooms_hundredths(),
-            sqft: l.sqft,
-            listing_date: l.listing_date.clone(),
-            property_type: l.property_type.clone(),
-            listing_status: l.listing_status.clone(),
-            days_on_market: l.days_on_market,
-            source_url: l.source_url.clone(),
-            scraped_timestamp: l.scraped_timestamp.clone(),
-        }
+        Self::from(l.clone())
     }
 }
 
 impl From<Listing> for policy::wit::Listing {
-    /// As the conversion from `&Listing`, moving the strings instead of copying them.
+    /// The policy's record of a listing, moving its strings (`From<&Listing>` clones first).
     fn from(l: Listing) -> Self {
         let bathrooms_hundredths = l.bathrooms_hundredths();
         policy::wit::Listing {
