@@ -1,0 +1,4 @@
+//! The dashboard's integration tests, one binary: each file of `tests/` is a module.
+
+mod browser;
+mod validator;
