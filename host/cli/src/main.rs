@@ -2,10 +2,10 @@
 //! plus tools for scraper and policy authors. Each subcommand lives in its own module under `cmd/`.
 
 mod cmd;
+mod config;
 mod embedded;
 
-use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 /// resi: native host for Bittensor Subnet 46 zipcode-based real-estate mining.
 ///
@@ -15,6 +15,10 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(name = "resi", version, propagate_version = true, max_term_width = 100)]
 struct Cli {
+    /// Log lines as text, or as one JSON object per event (for journald, pm2 or Loki
+    /// shippers). Levels follow RUST_LOG.
+    #[arg(long, global = true, env = "RESI_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,6 +52,22 @@ enum Command {
     Wallet(cmd::wallet::WalletCmd),
     // Its help (short and long) is DevnetArgs' doc comment.
     Devnet(cmd::devnet::DevnetArgs),
+    /// Config files of the long-running roles (coordinator, miner, validator).
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+/// `resi config` subcommands.
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Print a commented config file of a role with every flag and its default, e.g.
+    /// `resi config example miner > /etc/resi/miner.toml`; load it with `--config FILE`
+    /// (flags and environment variables override the file).
+    Example {
+        /// coordinator, miner or validator.
+        #[arg(value_parser = ["coordinator", "miner", "validator"])]
+        role: String,
+    },
 }
 
 /// mimalloc: a validator allocates and frees millions of short strings per epoch (every listing
@@ -55,20 +75,39 @@ enum Command {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Parses the command line with the role's `--config` file applied (see [`config`]); clap's
+/// own errors and `--help` exit the process as usual.
+fn parse(argv: Vec<std::ffi::OsString>) -> anyhow::Result<Cli> {
+    let argv = config::apply(&Cli::command(), argv)?;
+    let matches = Cli::command().get_matches_from(argv);
+    Cli::from_arg_matches(&matches).map_err(|e| e.exit())
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     // The devnet prints tables; its dozens of services log only warnings unless RUST_LOG says.
     let default_filter = match cli.command {
         Command::Devnet(_) => "warn",
         _ => "info",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let format = if cli.log_format == "json" {
+        resi_ops::LogFormat::Json
+    } else {
+        resi_ops::LogFormat::Text
+    };
+    resi_ops::logging::init(format, default_filter);
     let result = match cli.command {
+        Command::Config(ConfigCmd::Example { role }) => config::example(&Cli::command(), &role)
+            .map(|text| {
+                print!("{text}");
+                std::process::ExitCode::SUCCESS
+            }),
         Command::Component(c) => cmd::component::run(c),
         Command::Coordinator(a) => cmd::coordinator::run(a),
         Command::Wallet(c) => cmd::wallet::run(c),

@@ -18,9 +18,11 @@
 
 #![warn(missing_docs)]
 
+pub mod metrics;
 pub mod pipeline;
 pub mod sink;
 pub mod state;
 
+pub use metrics::MinerMetrics;
 pub use pipeline::{EpochSummary, Miner, MinerConfig, MinerError};
 pub use state::{StateDb, StateError, ZipState};

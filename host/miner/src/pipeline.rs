@@ -1,6 +1,7 @@
 //! The [`Miner`]: polls epochs and runs each through scrape -> SQLite -> parquet + manifest ->
 //! presigned upload -> status report, resuming from the state database after any crash.
 
+use crate::metrics::MinerMetrics;
 use crate::sink::SqliteSink;
 use crate::state::{StateDb, StateError, ZipRow, ZipState};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -47,6 +48,14 @@ pub struct MinerConfig {
     pub max_backoff: Duration,
     /// Show progress bars (else structured logs only).
     pub progress: bool,
+    /// The miner's Prometheus series (registered by whoever serves them).
+    pub metrics: MinerMetrics,
+    /// What `/healthcheck` reports.
+    pub health: Arc<resi_ops::Health>,
+    /// Asked for by SIGTERM/SIGINT: no new zipcode or poll starts, a scrape in progress stops
+    /// (its committed batches are kept and it resumes on the next start), an upload in progress
+    /// finishes, and [`Miner::run`] returns with what was left in [`EpochSummary::stopped`].
+    pub shutdown: resi_ops::Shutdown,
 }
 
 impl MinerConfig {
@@ -63,6 +72,9 @@ impl MinerConfig {
             max_attempts: 3,
             max_backoff: Duration::from_secs(30),
             progress: std::io::stderr().is_terminal(),
+            metrics: MinerMetrics::new(),
+            health: Arc::new(resi_ops::Health::new("miner")),
+            shutdown: resi_ops::Shutdown::new(),
         }
     }
 }
@@ -137,6 +149,9 @@ pub struct EpochSummary {
     pub failed: Vec<(String, String)>,
     /// Final status sent (COMPLETED/FAILED), None if the report could not be delivered.
     pub final_status: Option<String>,
+    /// Set when shutdown stopped the epoch: the reason, and the zipcodes left with their
+    /// state (they resume on the next start with the same data directory).
+    pub stopped: Option<(String, Vec<(String, String)>)>,
 }
 
 /// The miner.
@@ -203,6 +218,7 @@ impl Miner {
     ) -> Result<T, String> {
         let mut delay = Duration::from_millis(500);
         let mut attempt = 1u32;
+        let label = retry_label(what);
         loop {
             match f().await {
                 Ok(v) => {
@@ -217,8 +233,20 @@ impl Miner {
                         tracing::error!(what, attempt, error = %msg, "giving up: deadline reached");
                         return Err(msg);
                     }
+                    if self.cfg.shutdown.is_triggered() {
+                        tracing::warn!(what, attempt, error = %msg, "giving up: shutting down");
+                        return Err(format!("{msg} (not retried: shutting down)"));
+                    }
                     tracing::warn!(what, attempt, error = %msg, retry_in_ms = delay.as_millis() as u64, "failed; retrying");
-                    tokio::time::sleep(delay).await;
+                    self.cfg
+                        .metrics
+                        .retries
+                        .get_or_create(&crate::metrics::WhatLabel { what: label })
+                        .inc();
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.cfg.shutdown.wait() => {}
+                    }
                     delay = (delay * 2).min(self.cfg.max_backoff);
                     attempt += 1;
                 }
@@ -231,27 +259,43 @@ impl Miner {
     pub async fn run(&self) -> Result<Vec<EpochSummary>, MinerError> {
         let mut done = Vec::new();
         loop {
-            let a = self
+            if self.cfg.shutdown.is_triggered() {
+                return Ok(done);
+            }
+            let a = match self
                 .retry("fetching the current assignment", None, || {
                     self.client.assignment_current()
                 })
                 .await
-                .map_err(|e| MinerError::Assignment {
-                    epoch: "current".into(),
-                    detail: e,
-                })?;
+            {
+                Ok(a) => a,
+                Err(_) if self.cfg.shutdown.is_triggered() => return Ok(done),
+                Err(e) => {
+                    return Err(MinerError::Assignment {
+                        epoch: "current".into(),
+                        detail: e,
+                    });
+                }
+            };
             let epoch_id = a.epoch_id.to_string();
             if self.open_db()?.epoch_final_status(&epoch_id)?.is_some() {
                 if self.cfg.once {
                     tracing::info!(epoch = %epoch_id, "epoch already completed");
                     return Ok(done);
                 }
-                tokio::time::sleep(self.cfg.poll_interval).await;
+                self.cfg
+                    .health
+                    .progress(format!("epoch {epoch_id} done; waiting for the next"));
+                tokio::select! {
+                    _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                    _ = self.cfg.shutdown.wait() => {}
+                }
                 continue;
             }
             let summary = self.run_epoch(&a).await?;
+            let stopped = summary.stopped.is_some();
             done.push(summary);
-            if self.cfg.once {
+            if self.cfg.once || stopped {
                 return Ok(done);
             }
         }
@@ -282,6 +326,8 @@ impl Miner {
             &zips,
         )?;
         tracing::info!(epoch = %epoch_id, zipcodes = zips.len(), deadline = %deadline, "epoch assigned");
+        self.cfg.metrics.new_epoch(a.epoch_id.start_unix());
+        self.count_states(&db, &epoch_id)?;
 
         if !db.started_reported(&epoch_id)? {
             let update = self.status(a, MinerStatus::InProgress, false, None, None);
@@ -329,8 +375,15 @@ impl Miner {
             .map(|row| {
                 let overall = overall.clone();
                 async move {
+                    // Shutdown: zipcodes not started stay as they are and resume next start.
+                    if self.cfg.shutdown.is_triggered() {
+                        return Ok(());
+                    }
                     let r = self.process_zipcode(a, eid, deadline, row).await;
                     overall.inc(1);
+                    if let Ok(db) = self.open_db() {
+                        let _ = self.count_states(&db, eid);
+                    }
                     r
                 }
             })
@@ -341,6 +394,35 @@ impl Miner {
             r?;
         }
         overall.finish_and_clear();
+        self.count_states(&db, &epoch_id)?;
+
+        if let Some(reason) = self.cfg.shutdown.reason() {
+            let rows = db.zipcodes(&epoch_id)?;
+            let left: Vec<(String, String)> = rows
+                .iter()
+                .filter(|r| {
+                    !matches!(
+                        r.state,
+                        ZipState::Uploaded | ZipState::Reported | ZipState::Failed
+                    )
+                })
+                .map(|r| (r.zipcode.clone(), r.state.as_str().to_owned()))
+                .collect();
+            if !left.is_empty() {
+                tracing::warn!(epoch = %epoch_id, reason = %reason, left = left.len(), "stopped before the epoch was done; restart with the same --data-dir to resume");
+                return Ok(EpochSummary {
+                    epoch_id,
+                    uploaded: rows
+                        .iter()
+                        .filter(|r| matches!(r.state, ZipState::Uploaded | ZipState::Reported))
+                        .map(|r| (r.zipcode.clone(), r.listing_count))
+                        .collect(),
+                    failed: Vec::new(),
+                    final_status: None,
+                    stopped: Some((reason, left)),
+                });
+            }
+        }
 
         let rows = db.zipcodes(&epoch_id)?;
         let uploaded: Vec<&ZipRow> = rows
@@ -401,6 +483,9 @@ impl Miner {
             }
         };
         tracing::info!(epoch = %epoch_id, uploaded = uploaded.len(), failed = failed.len(), listings = total, status = status_name, "epoch done");
+        self.cfg
+            .health
+            .progress(format!("epoch {epoch_id}: {status_name}"));
         Ok(EpochSummary {
             epoch_id,
             uploaded: uploaded
@@ -409,7 +494,28 @@ impl Miner {
                 .collect(),
             failed,
             final_status,
+            stopped: None,
         })
+    }
+
+    /// Sets the zipcodes-by-state gauge of the current epoch.
+    fn count_states(&self, db: &StateDb, epoch_id: &str) -> Result<(), MinerError> {
+        let mut counts = std::collections::BTreeMap::<&str, i64>::new();
+        for r in db.zipcodes(epoch_id)? {
+            *counts.entry(r.state.as_str()).or_default() += 1;
+        }
+        for state in [
+            "assigned", "scraping", "scraped", "uploaded", "reported", "failed",
+        ] {
+            self.cfg
+                .metrics
+                .zipcodes
+                .get_or_create(&crate::metrics::StateLabel {
+                    state: state.into(),
+                })
+                .set(counts.get(state).copied().unwrap_or(0));
+        }
+        Ok(())
     }
 
     fn status(
@@ -448,9 +554,19 @@ impl Miner {
             let mut attempts = row.attempts;
             loop {
                 attempts += 1;
-                let result = self
-                    .scrape_once(epoch_id, &zip, row.expected, deadline, &db)
-                    .await?;
+                if attempts > 1 {
+                    self.cfg.metrics.scrape_retries.inc();
+                }
+                let result = tokio::select! {
+                    r = self.scrape_once(epoch_id, &zip, row.expected, deadline, &db) => r?,
+                    _ = self.cfg.shutdown.wait() => {
+                        // Dropping the call stops the guest; the batches it emitted are
+                        // committed and the zipcode stays `scraping`, resumed on next start.
+                        MinerMetrics::result(&self.cfg.metrics.scrapes, "interrupted");
+                        tracing::warn!(zipcode = %zip, "scrape stopped by shutdown; it resumes on the next start");
+                        return Ok(());
+                    }
+                };
                 match result {
                     Ok(()) => break,
                     Err(e) => {
@@ -503,6 +619,15 @@ impl Miner {
         let run = self.scraper.scrape(host, &task).await;
         bar.finish_and_clear();
         let t = run.host.sink.totals;
+        let metrics = &self.cfg.metrics;
+        metrics.scraper_fuel.observe(run.fuel_used as f64);
+        metrics.scraper_memory.observe(run.peak_memory as f64);
+        metrics.scraper_seconds.observe(run.elapsed.as_secs_f64());
+        metrics.listings_scraped.inc_by(t.inserted);
+        MinerMetrics::result(
+            &metrics.scrapes,
+            if run.result.is_ok() { "ok" } else { "failed" },
+        );
         match run.result {
             Ok(s) => {
                 tracing::info!(zipcode = %zip, emitted = s.emitted, new = t.inserted, duplicates = t.duplicates, invalid = t.invalid, requests = run.host.requests, elapsed_ms = run.elapsed.as_millis() as u64, "scraped");
@@ -588,6 +713,9 @@ impl Miner {
         with_db(db, |d| {
             d.finish_scrape(epoch_id, zip, &finished, listings.len() as u64, &files)
         })?;
+        self.cfg
+            .metrics
+            .zipcode(zip, "scraped", listings.len() as u64);
         tracing::info!(zipcode = %zip, listings = listings.len(), "submission built");
         Ok(())
     }
@@ -647,6 +775,7 @@ impl Miner {
             match r {
                 Ok(()) => with_db(db, |d| d.mark_uploaded(epoch_id, zip, &f.key, &now_str()))?,
                 Err(e) => {
+                    MinerMetrics::result(&self.cfg.metrics.uploads, "failed");
                     with_db(db, |d| {
                         d.scrape_error(epoch_id, zip, &format!("upload failed: {e}"), false)
                     })?;
@@ -655,8 +784,35 @@ impl Miner {
             }
         }
         with_db(db, |d| d.set_uploaded(epoch_id, zip))?;
+        let listings = with_db(db, |d| d.zipcodes(epoch_id))?
+            .into_iter()
+            .find(|r| r.zipcode == zip)
+            .map_or(0, |r| r.listing_count);
+        let m = &self.cfg.metrics;
+        MinerMetrics::result(&m.uploads, "ok");
+        m.listings_uploaded.inc_by(listings);
+        m.zipcode(zip, "uploaded", listings);
+        if let Ok(id) = resi_core::epoch::EpochId::parse(epoch_id) {
+            let since = Utc::now() - id.start();
+            m.assignment_to_upload
+                .observe(since.num_milliseconds().max(0) as f64 / 1000.0);
+        }
+        self.cfg.health.progress(format!("uploaded {zip}"));
         tracing::info!(zipcode = %zip, files = files.len(), "uploaded");
         Ok(())
+    }
+}
+
+/// The `what` label of a retried call's description.
+fn retry_label(what: &str) -> &'static str {
+    if what.starts_with("uploading") {
+        "upload"
+    } else if what.starts_with("reporting") {
+        "status"
+    } else if what.starts_with("fetching") {
+        "assignment"
+    } else {
+        "other"
     }
 }
 

@@ -24,6 +24,10 @@ use std::time::Duration;
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct CoordinatorArgs {
+    /// Config file (TOML, keys are this command's flags; `resi config example ROLE` prints
+    /// one). Flags and environment variables override it.
+    #[arg(long, env = "RESI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8700")]
     pub listen: SocketAddr,

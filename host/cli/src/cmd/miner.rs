@@ -42,6 +42,10 @@ pub enum MinerCmd {
 /// Arguments of `resi miner run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Config file (TOML, keys are this command's flags; `resi config example ROLE` prints
+    /// one). Flags and environment variables override it.
+    #[arg(long, env = "RESI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     wallet: WalletArgs,
     /// Coordinator base URL.
@@ -71,6 +75,15 @@ pub struct RunArgs {
     /// Where the scraper's connections go (a local mimic of the source, a test CA).
     #[command(flatten)]
     routing: super::args::RoutingArgs,
+    /// Serve Prometheus /metrics and /healthcheck on this address (off by default), e.g.
+    /// 127.0.0.1:9101. Listing counts per zipcode, scrapes, uploads, retries, scraper fuel,
+    /// memory and time, time from assignment to upload.
+    #[arg(long = "metrics-addr", env = "RESI_METRICS_ADDR", value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// On SIGTERM/SIGINT, how long the upload in hand may take to finish before the miner
+    /// exits anyway (everything is in <data-dir>/miner.sqlite either way; a restart resumes).
+    #[arg(long = "shutdown-timeout", default_value = "30s", value_parser = super::coordinator::parse_duration, value_name = "DURATION")]
+    shutdown_timeout: std::time::Duration,
 }
 
 /// Runs a miner subcommand.
@@ -104,11 +117,56 @@ fn run_miner(args: RunArgs) -> anyhow::Result<ExitCode> {
     cfg.max_attempts = args.max_attempts.max(1);
     cfg.progress = std::io::stderr().is_terminal();
     tracing::info!(hotkey = %hotkey.ss58(), coordinator = %args.coordinator, scraper = %loaded.manifest.name, pin = %loaded.pin, "miner starting");
-    let miner = Miner::new(client, hotkey, loaded, cfg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let summaries = runtime.block_on(miner.run())?;
+    let shutdown = cfg.shutdown.clone();
+    let mut registry = resi_ops::metrics::new_registry();
+    cfg.metrics.register(&mut registry);
+    let registry = std::sync::Arc::new(registry);
+    let health = cfg.health.clone();
+    let miner = Miner::new(client, hotkey, loaded, cfg)?;
+    let grace = args.shutdown_timeout;
+    let summaries = runtime.block_on(async {
+        shutdown.on_signals().context("installing the SIGTERM/SIGINT handlers")?;
+        let _server = match args.metrics_addr {
+            Some(addr) => Some(resi_ops::serve(addr, registry, health, axum::Router::new()).await?),
+            None => None,
+        };
+        let run = miner.run();
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => r.map_err(anyhow::Error::from),
+            _ = shutdown.wait() => {
+                // The miner stops taking work at once; give the work in hand `grace`.
+                match tokio::time::timeout(grace, &mut run).await {
+                    Ok(r) => r.map_err(anyhow::Error::from),
+                    Err(_) => {
+                        tracing::warn!(grace_secs = grace.as_secs(), "shutdown: the work in hand did not finish in time; it is in the state database and resumes on the next start");
+                        Ok(Vec::new())
+                    }
+                }
+            }
+        }
+    })?;
+    if let Some(reason) = shutdown.reason() {
+        for s in &summaries {
+            if let Some((_, left)) = &s.stopped {
+                println!(
+                    "epoch {}: stopped ({reason}): {} zipcodes uploaded, {} left: {}",
+                    s.epoch_id,
+                    s.uploaded.len(),
+                    left.len(),
+                    left.iter()
+                        .map(|(z, st)| format!("{z} ({st})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        println!("miner stopped ({reason}); restart with the same --data-dir to resume");
+        return Ok(ExitCode::SUCCESS);
+    }
     let failed = summaries
         .iter()
         .any(|s| !s.failed.is_empty() || s.final_status.as_deref() != Some("COMPLETED"));

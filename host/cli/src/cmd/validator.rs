@@ -14,8 +14,8 @@ use resi_scraper::ScraperManifest;
 use resi_store::Store;
 use resi_validator::db::Db;
 use resi_validator::{
-    ComponentVerifier, EpochFacts, IngestOptions, Peers, PolicyPin, Validator, ValidatorConfig,
-    agreement,
+    ComponentVerifier, EpochFacts, IngestOptions, MeteredVerifier, Peers, PolicyPin, Validator,
+    ValidatorConfig, ValidatorMetrics, agreement,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,6 +99,10 @@ pub struct ConsensusArgs {
 /// `resi validator run` options.
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Config file (TOML, keys are this command's flags; `resi config example ROLE` prints
+    /// one). Flags and environment variables override it.
+    #[arg(long, env = "RESI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Common options.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -133,6 +137,10 @@ pub struct RunArgs {
         value_name = "SECS"
     )]
     pub rate_limit_wait_secs: u64,
+    /// Serve Prometheus /metrics, /healthcheck and the epoch dashboard (/dashboard) on this
+    /// address (off by default), e.g. 127.0.0.1:9102.
+    #[arg(long = "metrics-addr", env = "RESI_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Runs a subcommand.
@@ -142,7 +150,7 @@ pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
         .build()?;
     rt.block_on(async move {
         match cmd {
-            Cmd::Score(c) => score(c, None).await,
+            Cmd::Score(c) => score(c, None, &Ops::new()).await,
             Cmd::Run(r) => {
                 let target = WeightTarget {
                     local: r.chain,
@@ -155,14 +163,82 @@ pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
                         ..Default::default()
                     },
                 };
+                let ops = Ops::new();
+                ops.shutdown
+                    .on_signals()
+                    .context("installing the SIGTERM/SIGINT handlers")?;
+                let _server = match r.metrics_addr {
+                    Some(addr) => {
+                        let mut registry = resi_ops::metrics::new_registry();
+                        ops.metrics.register(&mut registry);
+                        let dashboard = validator_router(&r.common);
+                        Some(
+                            resi_ops::serve(
+                                addr,
+                                Arc::new(registry),
+                                ops.health.clone(),
+                                dashboard,
+                            )
+                            .await?,
+                        )
+                    }
+                    None => None,
+                };
                 if r.once {
-                    return score(r.common, Some(target)).await;
+                    let epoch = r
+                        .common
+                        .epoch
+                        .clone()
+                        .unwrap_or_else(|| "the last epoch".into());
+                    return until_shutdown(&ops, &epoch, score(r.common, Some(target), &ops)).await;
                 }
-                run_loop(r.common, target).await
+                run_loop(r.common, target, &ops).await
             }
             Cmd::Consensus(c) => consensus(c).await,
         }
     })
+}
+
+/// The validator's operations: metrics, health, shutdown.
+struct Ops {
+    metrics: ValidatorMetrics,
+    health: Arc<resi_ops::Health>,
+    shutdown: resi_ops::Shutdown,
+}
+
+impl Ops {
+    fn new() -> Self {
+        Ops {
+            metrics: ValidatorMetrics::new(),
+            health: Arc::new(resi_ops::Health::new("validator")),
+            shutdown: resi_ops::Shutdown::new(),
+        }
+    }
+}
+
+/// The epoch dashboard's routes over this validator's reports.
+fn validator_router(_c: &CommonArgs) -> axum::Router {
+    axum::Router::new()
+}
+
+/// Runs one epoch's work unless shutdown comes first. An epoch cut short publishes nothing:
+/// the spot checks already made are in the database, and the next start validates the epoch
+/// again from its store (the same report).
+async fn until_shutdown(
+    ops: &Ops,
+    epoch: &str,
+    work: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> anyhow::Result<ExitCode> {
+    tokio::select! {
+        r = work => r,
+        _ = ops.shutdown.wait() => {
+            ops.metrics.epoch("interrupted");
+            let reason = ops.shutdown.reason().unwrap_or_default();
+            tracing::warn!(epoch, reason = %reason, "validation stopped before the epoch was done; it is validated again on the next start");
+            println!("validator stopped ({reason}): epoch {epoch} left unfinished (nothing published); the next start validates it again");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 struct Setup {
@@ -272,7 +348,14 @@ struct WeightTarget {
 /// `run` without `--once`: after every epoch boundary and the policy's grace, validate the
 /// epoch that just closed (retrying until the coordinator reveals its seed) and set weights.
 /// Failures are logged and retried; they never end the loop.
-async fn run_loop(mut c: CommonArgs, target: WeightTarget) -> anyhow::Result<ExitCode> {
+async fn run_loop(mut c: CommonArgs, target: WeightTarget, ops: &Ops) -> anyhow::Result<ExitCode> {
+    // Every wait ends early on shutdown.
+    let sleep = |d: Duration| async move {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => false,
+            _ = ops.shutdown.wait() => true,
+        }
+    };
     anyhow::ensure!(
         c.epoch.is_none(),
         "--epoch is for --once; the loop follows the clock"
@@ -290,27 +373,45 @@ async fn run_loop(mut c: CommonArgs, target: WeightTarget) -> anyhow::Result<Exi
         let ready = closed.end.timestamp() + settle;
         if now < ready && done.as_deref() != Some(closed.id.to_string().as_str()) {
             tracing::info!(epoch = %closed.id, wait_s = ready - now, "waiting for the grace period");
-            tokio::time::sleep(Duration::from_secs(u64::try_from(ready - now).unwrap_or(0))).await;
+            if sleep(Duration::from_secs(u64::try_from(ready - now).unwrap_or(0))).await {
+                return Ok(stopped(ops));
+            }
             continue;
         }
         let previous = closed.id.to_string();
         if done.as_deref() != Some(previous.as_str()) {
             c.epoch = Some(previous.clone());
-            match score(clone_args(&c), Some(target.clone())).await {
+            let work = score(clone_args(&c), Some(target.clone()), ops);
+            match until_shutdown(ops, &previous, work).await {
+                Ok(_) if ops.shutdown.is_triggered() => return Ok(ExitCode::SUCCESS),
                 Ok(_) => done = Some(previous.clone()),
-                Err(e) => tracing::warn!("epoch {previous}: {e:#}; retrying in 10 s"),
+                Err(e) => {
+                    ops.metrics.epoch("failed");
+                    tracing::warn!("epoch {previous}: {e:#}; retrying in 10 s")
+                }
             }
             c.epoch = None;
             if done.as_deref() != Some(previous.as_str()) {
-                tokio::time::sleep(Duration::from_secs(10)).await;
+                if sleep(Duration::from_secs(10)).await {
+                    return Ok(stopped(ops));
+                }
                 continue;
             }
         }
         let next = schedule.current(now)?.end.timestamp();
         let wait = u64::try_from(next - now).unwrap_or(0) + 1;
         tracing::info!("epoch {previous} validated; next boundary in {wait} s");
-        tokio::time::sleep(Duration::from_secs(wait)).await;
+        if sleep(Duration::from_secs(wait)).await {
+            return Ok(stopped(ops));
+        }
     }
+}
+
+/// Shutdown between epochs: nothing was in hand.
+fn stopped(ops: &Ops) -> ExitCode {
+    let reason = ops.shutdown.reason().unwrap_or_default();
+    println!("validator stopped ({reason}) between epochs; nothing was in progress");
+    ExitCode::SUCCESS
 }
 
 fn clone_args(c: &CommonArgs) -> CommonArgs {
@@ -330,15 +431,28 @@ fn clone_args(c: &CommonArgs) -> CommonArgs {
     }
 }
 
-async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<ExitCode> {
+async fn score(c: CommonArgs, chain: Option<WeightTarget>, ops: &Ops) -> anyhow::Result<ExitCode> {
     let s = setup(&c).await?;
     let validator = Validator {
         cfg: s.cfg.clone(),
         store: s.store.clone(),
         db: s.db.clone(),
-        verifier: verifier(&c.verifier, &c.routing)?,
+        verifier: Arc::new(MeteredVerifier::new(
+            verifier(&c.verifier, &c.routing)?,
+            ops.metrics.clone(),
+        )),
     };
-    let result = validator.validate(&s.facts).await?;
+    let started = std::time::Instant::now();
+    let result = validator.validate(&s.facts).await;
+    ops.metrics
+        .stage("validate", started.elapsed().as_secs_f64());
+    let result = result.inspect_err(|_| ops.metrics.epoch("failed"))?;
+    let start_unix = resi_core::epoch::EpochId::parse(&s.facts.epoch_id)
+        .map(|id| id.start_unix())
+        .unwrap_or(0);
+    ops.metrics.validated(&result, start_unix);
+    ops.health
+        .progress(format!("epoch {} validated", s.facts.epoch_id));
     let r = &result.report;
     println!("epoch         {}", r.epoch_id);
     println!("outcome_hash  {}", r.outcome_hash);
@@ -369,9 +483,33 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<Exi
     }) = chain
     {
         let chain = subtensor.open(&local, "--chain.local")?;
+        let started = std::time::Instant::now();
         let run = validator
             .agree_and_weigh(result, &chain, netuid, &weights)
-            .await?;
+            .await
+            .inspect_err(|_| {
+                ops.metrics.epoch("failed");
+                ops.metrics
+                    .weights
+                    .get_or_create(&resi_validator::metrics::ResultLabel { result: "failed" })
+                    .inc();
+            })?;
+        ops.metrics
+            .stage("agreement_and_weights", started.elapsed().as_secs_f64());
+        ops.metrics.agreement(&run.agreement);
+        ops.metrics
+            .weights_set(run.weights.as_ref().map(|(w, _)| w.uids.len()));
+        ops.health.progress(format!(
+            "epoch {}: agreement {}/{}, weights {}",
+            run.agreement.epoch_id,
+            run.agreement.agreeing,
+            run.agreement.validators,
+            if run.weights.is_some() {
+                "set"
+            } else {
+                "not set"
+            }
+        ));
         let a = &run.agreement;
         println!(
             "agreement     {}/{} ({}%, {:?})",
@@ -382,6 +520,7 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>) -> anyhow::Result<Exi
             None => println!("weights       not set (abstaining or nothing to weigh)"),
         }
     }
+    ops.metrics.epoch("ok");
     Ok(ExitCode::SUCCESS)
 }
 
