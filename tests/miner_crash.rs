@@ -13,6 +13,11 @@
 //! Which states the kills hit is printed (`--nocapture`); assertions depend only on the final
 //! results, never on timing.
 //!
+//! A second test stops the miner with SIGTERM while an upload is in flight (the stand-in
+//! coordinator holds each upload for a while): the upload in hand finishes, the miner exits by
+//! itself within its `--shutdown-timeout` saying which zipcodes were left, reports no final
+//! status, and the next start finishes the epoch with every listing.
+//!
 //! Needs the guests built (`cargo xtask guests`).
 
 use resi_testkit::coordinator as support;
@@ -43,6 +48,8 @@ struct MinerCmd {
     coordinator: String,
     data_dir: PathBuf,
     log: PathBuf,
+    /// More flags.
+    extra: Vec<String>,
 }
 
 impl MinerCmd {
@@ -63,6 +70,7 @@ impl MinerCmd {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(["--concurrency", "2", "--max-attempts", "3"])
+            .args(&self.extra)
             .env_remove("BT_WALLET_PATH")
             .env_remove("BT_WALLET_NAME")
             .env_remove("BT_WALLET_HOTKEY")
@@ -376,6 +384,7 @@ async fn killed_miner_resumes_to_the_same_uploads_as_an_uninterrupted_one() {
         coordinator: clean_url,
         data_dir: tmp.path().join("miner-clean"),
         log: tmp.path().join("miner-clean.log"),
+        extra: Vec::new(),
     };
     let (ok, line) = run_until(&clean, None).await;
     println!("uninterrupted run: {line}");
@@ -393,6 +402,7 @@ async fn killed_miner_resumes_to_the_same_uploads_as_an_uninterrupted_one() {
         coordinator: crash_url,
         data_dir: tmp.path().join("miner-crash"),
         log: tmp.path().join("miner-crash.log"),
+        extra: Vec::new(),
     };
     let kills = [
         Kill::AfterStartMs(150),
@@ -462,4 +472,124 @@ async fn killed_miner_resumes_to_the_same_uploads_as_an_uninterrupted_one() {
     let (ok, line) = run_until(&crash, None).await;
     assert!(ok, "{line}");
     assert_eq!(crash_coord.statuses.lock().expect("lock").len(), before);
+}
+
+/// Sends SIGTERM to `child` (the `kill` command: a real signal, as systemd and pm2 send).
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -TERM failed: {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_upload_finishes_the_upload_and_the_next_start_resumes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let market = Arc::new(
+        Market::new(MarketConfig {
+            seed: 47,
+            zipcodes_path: None,
+            min_listings: 20,
+            max_listings: 40,
+            ..MarketConfig::default()
+        })
+        .expect("market"),
+    );
+    let server = serve_market(market.clone(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("serve market");
+    let zips: Vec<String> = ["19103", "10001", "60614", "94110", "02139", "73301", "30301"]
+        .iter()
+        .filter(|z| market.count(z) > 0)
+        .take(4)
+        .map(|z| z.to_string())
+        .collect();
+    assert!(zips.len() >= 3, "too few market zipcodes: {zips:?}");
+    let wallet_path = tmp.path().join("wallets");
+    let hk =
+        resi_testkit::wallet::test_wallet(&wallet_path, "crash", "test", "//Alice", "//Bob").ss58();
+    let deadline = (chrono::Utc::now() + chrono::Duration::hours(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let assignment = json!({
+        "success": true, "epochId": EPOCH, "nonce": NONCE, "submissionDeadline": deadline,
+        "zipcodes": zips.iter().map(|z| json!({"zipcode": z, "expectedListings": market.count(z)})).collect::<Vec<_>>(),
+    });
+    let scraper = ScraperToml::market(&server.base_url())
+        .timeout_s(300)
+        .write(tmp.path());
+    let (url, coord) =
+        support::start_coordinator(StoreChoice::Local(tmp.path().join("store")), assignment).await;
+    *coord.upload_delay.lock().expect("lock") = Duration::from_millis(1500);
+    let cmd = MinerCmd {
+        wallet_path,
+        scraper,
+        coordinator: url,
+        data_dir: tmp.path().join("miner"),
+        log: tmp.path().join("miner.log"),
+        extra: vec!["--shutdown-timeout".into(), "10s".into()],
+    };
+    let mut child = cmd.spawn();
+    let started = Instant::now();
+    while coord.uploading.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the miner exited before uploading:\n{}",
+            cmd.log_text()
+        );
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "no upload started (hang guard):\n{}",
+            cmd.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let done_before = coord.uploads.lock().expect("lock").len();
+    sigterm(&child);
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if signalled.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!(
+                "the miner did not stop within 60 s of SIGTERM (--shutdown-timeout 10s):\n{}",
+                cmd.log_text()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let log = cmd.log_text();
+    println!("stopped {} ms after SIGTERM: {status}", signalled.elapsed().as_millis());
+    assert!(status.success(), "{status}\n{log}");
+    assert!(log.contains("miner stopped (SIGTERM received)"), "{log}");
+    assert!(log.contains(" left: "), "the miner did not say what was left:\n{log}");
+    // The upload in hand was finished, not cut.
+    assert!(
+        coord.uploads.lock().expect("lock").len() > done_before,
+        "the upload in flight at SIGTERM did not complete:\n{log}"
+    );
+    assert_eq!(coord.uploading.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(
+        !coord
+            .statuses
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|s| s["status"] == "COMPLETED"),
+        "an interrupted epoch reported COMPLETED"
+    );
+    let snap = snapshot(&cmd.data_dir);
+    println!("state after SIGTERM: {}", describe(&snap));
+
+    // The next start resumes and finishes with every listing.
+    *coord.upload_delay.lock().expect("lock") = Duration::ZERO;
+    let (ok, line) = run_until(&cmd, None).await;
+    assert!(ok, "{line}\n{}", cmd.log_text());
+    let got = uploaded(&coord.store, &hk, &zips).await;
+    for zip in &zips {
+        assert_eq!(got[zip].len(), market.count(zip) as usize, "listings of {zip}");
+    }
+    assert_completed(&coord, &zips);
 }

@@ -27,6 +27,10 @@ pub struct Coord {
     pub uploads: Arc<Mutex<Vec<String>>>,
     /// Folder-access grants handed out.
     pub grants: Arc<Mutex<u32>>,
+    /// Delay before each local upload is stored (default none), to catch a miner mid-upload.
+    pub upload_delay: Arc<Mutex<Duration>>,
+    /// Local uploads received but not yet answered.
+    pub uploading: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Which store the stand-in grants access to.
@@ -76,6 +80,13 @@ async fn local_upload(
         if name == "file" {
             let filename = field.file_name().unwrap_or("file").to_owned();
             let data = field.bytes().await.map_err(|e| bad(e.to_string()))?;
+            let delay = *c.upload_delay.lock().expect("lock");
+            if !delay.is_zero() {
+                use std::sync::atomic::Ordering;
+                c.uploading.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                c.uploading.fetch_sub(1, Ordering::SeqCst);
+            }
             let mut up = c
                 .store
                 .begin_local_upload(&fields, &filename, chrono::Utc::now())
@@ -114,6 +125,8 @@ pub async fn start_coordinator(store: StoreChoice, assignment: Value) -> (String
         statuses: Arc::default(),
         uploads: Arc::default(),
         grants: Arc::default(),
+        upload_delay: Arc::default(),
+        uploading: Arc::default(),
     };
     let app = Router::new()
         .route("/api/v1/zipcode-assignments/current", get(current))
