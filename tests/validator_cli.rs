@@ -268,6 +268,9 @@ mod killed {
         Ingested,
         /// Once this process recorded the outcome (uploads, agreement and weights follow).
         Outcome,
+        /// SIGTERM (not SIGKILL) once this process scored at least this many zipcodes: it
+        /// must exit by itself, successfully, saying the epoch was left unfinished.
+        Term(usize),
     }
 
     impl Kill {
@@ -278,6 +281,7 @@ mod killed {
                 Kill::Observed(n) => now.observations > base.observations && now.observations >= n,
                 Kill::Ingested => log.contains("ingested submissions"),
                 Kill::Outcome => now.outcome_at.is_some() && now.outcome_at != base.outcome_at,
+                Kill::Term(n) => log.matches("scored zipcode").count() >= n.max(1),
             }
         }
     }
@@ -312,6 +316,33 @@ mod killed {
             if let Some(k) = kill
                 && k.due(started, &text, &base, &now)
             {
+                if let Kill::Term(_) = k {
+                    let sent = Command::new("kill")
+                        .args(["-TERM", &child.id().to_string()])
+                        .status()
+                        .expect("run kill");
+                    assert!(sent.success(), "kill -TERM: {sent}");
+                    let signalled = Instant::now();
+                    let status = loop {
+                        if let Some(status) = child.try_wait().expect("try_wait") {
+                            break status;
+                        }
+                        if signalled.elapsed() > Duration::from_secs(60) {
+                            let _ = child.kill();
+                            panic!("validator did not stop within 60 s of SIGTERM\n{text}");
+                        }
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    };
+                    let text = std::fs::read_to_string(&log).unwrap_or_default();
+                    let line = format!(
+                        "terminated ({k:?}) after {} ms, stopped {} ms after SIGTERM ({status}), {} zipcodes scored: {:?}",
+                        started.elapsed().as_millis(),
+                        signalled.elapsed().as_millis(),
+                        text.matches("scored zipcode").count(),
+                        db_snap(&cmd.db)
+                    );
+                    return (Some(status), text, line);
+                }
                 child.kill().expect("kill -9");
                 child.wait().expect("wait");
                 let line = format!(
@@ -519,6 +550,7 @@ mod killed {
             Kill::Scored(scored / 4),
             Kill::Observed(observations / 3),
             Kill::Scored(scored / 2),
+            Kill::Term(scored * 3 / 5),
             Kill::Observed(observations * 2 / 3),
             Kill::Scored(scored * 3 / 4),
             Kill::Ingested,
@@ -530,6 +562,18 @@ mod killed {
             let (status, log, line) = run_until(&crash, &chain_down, Some(k)).await;
             println!("crash run {}: {line}", report.len() + 1);
             report.push(line);
+            if let (Kill::Term(_), Some(status)) = (k, status) {
+                // Stopped mid-epoch by SIGTERM: a clean exit that says what was left, and
+                // nothing published for the epoch.
+                assert!(status.success(), "{log}");
+                assert!(
+                    log.contains("validator stopped (SIGTERM received): epoch")
+                        && log.contains("left unfinished"),
+                    "{log}"
+                );
+                assert!(report_of(&store_dir, &crash_hk).is_none(), "published mid-epoch");
+                continue;
+            }
             if let Some(status) = status {
                 chain_failure = Some((status, log));
                 break;
@@ -545,7 +589,9 @@ mod killed {
             chain_failure = status.map(|s| (s, log));
         }
         let killed = report.iter().filter(|l| l.starts_with("killed")).count();
-        println!("{killed} kills");
+        let terminated = report.iter().filter(|l| l.starts_with("terminated")).count();
+        println!("{killed} kills, {terminated} SIGTERM");
+        assert_eq!(terminated, 1, "the SIGTERM step did not run: {report:#?}");
 
         // At weight time the chain is unusable: a clear error, nothing stored lost, no weights.
         let (status, log) = chain_failure.unwrap();
