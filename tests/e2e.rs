@@ -4,6 +4,7 @@
 
 mod chain_cli;
 mod component_inspect;
+mod deploy;
 mod devnet;
 mod miner_crash;
 mod policy_cli;
