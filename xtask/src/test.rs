@@ -2,8 +2,9 @@
 //!
 //! Steps: make sure the wasm targets exist, create or refresh the Python venv used for interop
 //! tests (`$HOME/.cache/resi-venv`, from `tests/requirements.txt`), build the guests, check that
-//! released policies match their source and that the build is reproducible, start moto's S3
-//! server on 127.0.0.1, run every test of the workspace, stop moto.
+//! released policies match their source and that the build is reproducible, make sure Debian's
+//! Chromium is installed (the dashboard's browser tests), start moto's S3 server on 127.0.0.1,
+//! run every test of the workspace, stop moto.
 
 use anyhow::{Context, Result, bail};
 use std::net::TcpListener;
@@ -42,6 +43,7 @@ pub fn run(skip_repro: bool, extra: &[String]) -> Result<()> {
     if !status.success() {
         bail!("guest crates' unit tests failed ({status})");
     }
+    let chromium = ensure_chromium()?;
     let moto = Moto::start()?;
     let mut cmd = Command::new(env!("CARGO"));
     if nextest_available() {
@@ -55,6 +57,8 @@ pub fn run(skip_repro: bool, extra: &[String]) -> Result<()> {
         .env("RESI_REQUIRE_INTEROP", "1")
         .env("RESI_REQUIRE_S3", "1")
         .env("RESI_S3_ENDPOINT", moto.endpoint())
+        .env("RESI_CHROMIUM", &chromium)
+        .env("RESI_REQUIRE_BROWSER", "1")
         .env("RESI_GUESTS_DIR", guests::dist_dir()?);
     eprintln!("running tests (S3 at {})", moto.endpoint());
     let status = cmd.status().context("running the test runner")?;
@@ -76,6 +80,50 @@ pub(crate) fn ensure_targets() -> Result<()> {
         bail!("`rustup target add wasm32-wasip2 wasm32-unknown-unknown` failed ({status})");
     }
     Ok(())
+}
+
+/// Debian's Chromium, the headless browser of the dashboard tests.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Makes sure [`CHROMIUM`] exists: installed with `apt-get install -y chromium` when missing
+/// and running as root (after an `apt-get update` if the first try fails), else an error
+/// saying how to install it.
+fn ensure_chromium() -> Result<PathBuf> {
+    let path = PathBuf::from(CHROMIUM);
+    if path.is_file() {
+        return Ok(path);
+    }
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned());
+    if uid.as_deref() != Some("0") {
+        bail!(
+            "{CHROMIUM} is missing and not running as root: install Debian's chromium \
+             (`sudo apt-get install -y chromium`) for the dashboard's browser tests"
+        );
+    }
+    eprintln!("installing chromium (apt-get install -y chromium)");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "chromium"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !install() {
+        run_ok(Command::new("apt-get").arg("update"), "apt-get update")?;
+        if !install() {
+            bail!("`apt-get install -y chromium` failed");
+        }
+    }
+    if !path.is_file() {
+        bail!("apt-get installed chromium but {CHROMIUM} does not exist");
+    }
+    Ok(path)
 }
 
 fn nextest_available() -> bool {

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod dashboard;
 pub mod db;
 pub mod epochs;
 pub mod registry;

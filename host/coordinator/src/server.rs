@@ -914,6 +914,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         );
     }
     app.fallback(not_found)
+        .merge(crate::dashboard::router(&state))
         .layer(middleware::from_fn(nest_errors))
         .with_state(state)
 }

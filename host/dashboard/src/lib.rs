@@ -21,5 +21,6 @@ pub mod store;
 pub mod view;
 
 pub use http::router;
+pub use resi_validator::Peers;
 pub use source::{DashboardError, EpochSource, ValidatorSource};
 pub use view::{EpochSummary, EpochView};

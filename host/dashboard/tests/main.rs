@@ -1,4 +1,5 @@
 //! The dashboard's integration tests, one binary: each file of `tests/` is a module.
 
 mod browser;
+mod coordinator;
 mod validator;
