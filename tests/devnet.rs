@@ -7,6 +7,9 @@
 //! - With `--adversaries` against moto S3 (`cargo xtask test` starts it): the fabricator, the
 //!   duplicator, the late miner and the honeypot abuser end at 0, each stopped by the gate or
 //!   flag meant for it; honest miners share the weight, the earliest first; all validators agree.
+//! - Operations: while a devnet runs, every role's `/metrics` (the coordinator on its API port,
+//!   each miner and validator on the loopback port `endpoints.json` names) is scraped, and the
+//!   named series hold values that match the run's report.
 //!
 //! Needs the guests built (`cargo xtask guests`).
 
@@ -233,4 +236,200 @@ fn validator_objects(endpoint: &str, bucket: &str) -> Vec<String> {
         .into_iter()
         .map(|m| m.key)
         .collect()
+}
+
+/// One Prometheus text exposition: series (name with labels, as written) -> value.
+fn parse_metrics(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Sum of the series named `name` carrying every label of `labels`.
+fn metric(m: &[(String, f64)], name: &str, labels: &[(&str, &str)]) -> f64 {
+    m.iter()
+        .filter(|(s, _)| {
+            let (n, l) = s.split_once('{').unwrap_or((s, ""));
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_serves_metrics_during_a_devnet_epoch() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("run");
+    let out = std::fs::File::create(tmp.path().join("stdout")).expect("stdout file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_resi"))
+        .current_dir(repo_root())
+        .args([
+            "devnet",
+            "--epochs",
+            "2",
+            "--epoch-secs",
+            "20",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .stdout(out)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run resi devnet");
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let started = std::time::Instant::now();
+    let limit = std::time::Duration::from_secs(420);
+    let mut endpoints: Option<Value> = None;
+    let mut coordinator: Option<String> = None;
+    // The last scrape of each role, and what /healthcheck said.
+    let mut last: std::collections::BTreeMap<String, Vec<(String, f64)>> = Default::default();
+    let mut health: std::collections::BTreeMap<String, Value> = Default::default();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "devnet still running (hang guard)"
+        );
+        if endpoints.is_none() {
+            endpoints = std::fs::read_to_string(data.join("endpoints.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok());
+        }
+        if coordinator.is_none() {
+            let text = std::fs::read_to_string(tmp.path().join("stdout")).unwrap_or_default();
+            coordinator = text
+                .split_whitespace()
+                .skip_while(|w| *w != "coordinator")
+                .nth(1)
+                .map(str::to_owned);
+        }
+        let mut targets: Vec<(String, String)> = Vec::new();
+        if let Some(url) = &coordinator {
+            targets.push(("coordinator".into(), url.clone()));
+        }
+        if let Some(e) = endpoints.as_ref().and_then(Value::as_object) {
+            targets.extend(
+                e.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))),
+            );
+        }
+        for (name, url) in targets {
+            if let Ok(r) = http.get(format!("{url}/metrics")).send().await
+                && r.status().is_success()
+                && let Ok(text) = r.text().await
+            {
+                last.insert(name.clone(), parse_metrics(&text));
+            }
+            if !health.contains_key(&name)
+                && let Ok(r) = http.get(format!("{url}/healthcheck")).send().await
+                && let Ok(v) = r.json::<Value>().await
+            {
+                health.insert(name, v);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    };
+    let stdout = std::fs::read_to_string(tmp.path().join("stdout")).unwrap_or_default();
+    assert!(status.success(), "devnet failed: {stdout}");
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("devnet-report.json")).expect("report"),
+    )
+    .expect("report json");
+    let epochs = report["epochs"].as_array().expect("epochs");
+
+    let c = last
+        .get("coordinator")
+        .expect("coordinator /metrics scraped");
+    let current = [("endpoint", "/api/v1/zipcode-assignments/current")];
+    assert!(metric(c, "resi_coordinator_http_requests_total", &current) >= 3.0);
+    assert!(
+        metric(
+            c,
+            "resi_coordinator_http_request_duration_seconds_count",
+            &current
+        ) >= 3.0
+    );
+    assert!(metric(c, "resi_coordinator_epoch_zipcodes", &[]) >= 1.0);
+    assert!(metric(c, "resi_coordinator_grants_total", &[]) >= 3.0);
+
+    for name in ["miner1", "miner2", "miner3"] {
+        let m = last
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} /metrics scraped"));
+        assert_eq!(health[name]["role"], "miner", "{:?}", health.get(name));
+        let uploaded: u64 = epochs
+            .iter()
+            .map(|e| {
+                miner(e, name)["uploaded"].as_array().map_or(0, |u| {
+                    u.iter().map(|z| z[1].as_u64().unwrap_or(0)).sum::<u64>()
+                })
+            })
+            .sum();
+        assert!(uploaded > 0);
+        assert_eq!(
+            metric(m, "resi_miner_listings_uploaded_total", &[]) as u64,
+            uploaded,
+            "{name}: listings uploaded"
+        );
+        assert!(metric(m, "resi_miner_uploads_total", &[("result", "ok")]) >= 2.0);
+        assert!(metric(m, "resi_miner_scrapes_total", &[("result", "ok")]) >= 2.0);
+        assert!(metric(m, "resi_miner_scraper_fuel_sum", &[]) > 1e6);
+        assert!(metric(m, "resi_miner_scraper_peak_memory_bytes_sum", &[]) > 0.0);
+        assert!(metric(m, "resi_miner_assignment_to_upload_seconds_count", &[]) >= 2.0);
+        assert!(metric(m, "resi_miner_zipcode_listings", &[("stage", "uploaded")]) > 0.0);
+    }
+    for name in ["validator1", "validator2"] {
+        let v = last
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} /metrics scraped"));
+        assert_eq!(health[name]["role"], "validator");
+        assert!(metric(v, "resi_validator_epochs_total", &[("result", "ok")]) >= 1.0);
+        assert_eq!(
+            metric(v, "resi_validator_epochs_total", &[("result", "failed")]),
+            0.0
+        );
+        assert!(
+            metric(
+                v,
+                "resi_validator_submissions_total",
+                &[("result", "accepted")]
+            ) >= 3.0
+        );
+        assert!(
+            metric(
+                v,
+                "resi_validator_spot_checks_total",
+                &[("result", "found")]
+            ) >= 1.0
+        );
+        assert_eq!(metric(v, "resi_validator_agreement_validators", &[]), 2.0);
+        assert_eq!(metric(v, "resi_validator_agreement_percent", &[]), 100.0);
+        assert!(metric(v, "resi_validator_weights_total", &[("result", "set")]) >= 1.0);
+        assert!(
+            metric(
+                v,
+                "resi_validator_stage_seconds_count",
+                &[("stage", "validate")]
+            ) >= 1.0
+        );
+        assert!(
+            metric(
+                v,
+                "resi_validator_stage_seconds_count",
+                &[("stage", "policy")]
+            ) >= 1.0
+        );
+    }
 }

@@ -38,7 +38,7 @@ use resi_coordinator::{
 use resi_core::epoch::{Epoch, EpochSchedule};
 use resi_core::keys::Hotkey;
 use resi_market::{Market, MarketConfig, serve_market};
-use resi_miner::{Miner, MinerConfig};
+use resi_miner::{Miner, MinerConfig, MinerMetrics};
 use resi_policy::hash;
 use resi_policy::vectors::Release;
 use resi_scraper::ScraperManifest;
@@ -50,7 +50,7 @@ use resi_validator::db::Db;
 use resi_validator::report::validator_prefix;
 use resi_validator::{
     ComponentVerifier, EpochFacts, EpochResult, IngestOptions, PolicyPin, ValidationReport,
-    Validator, ValidatorConfig,
+    Validator, ValidatorConfig, ValidatorMetrics,
 };
 use rogue::{Rogue, RogueResult};
 use std::collections::{HashMap, HashSet};
@@ -321,6 +321,62 @@ struct World {
     pin: PolicyPin,
     grace_ms: u64,
     dbs: Vec<Arc<Db>>,
+    ops: Ops,
+}
+
+/// Every honest miner's and validator's Prometheus series, each served with `/healthcheck` on
+/// its own loopback port (as `--metrics-addr` serves one role); the addresses are printed and
+/// written to `endpoints.json` in the data directory.
+struct Ops {
+    miners: HashMap<String, MinerMetrics>,
+    validators: HashMap<String, ValidatorMetrics>,
+    servers: Vec<resi_ops::MetricsServer>,
+}
+
+impl Ops {
+    async fn serve(cast: &Cast, dir: &std::path::Path) -> anyhow::Result<Self> {
+        async fn one(
+            role: &'static str,
+            reg: prometheus_client::registry::Registry,
+        ) -> anyhow::Result<resi_ops::MetricsServer> {
+            Ok(resi_ops::serve(
+                "127.0.0.1:0".parse()?,
+                Arc::new(reg),
+                Arc::new(resi_ops::Health::new(role)),
+                axum::Router::new(),
+            )
+            .await?)
+        }
+        let mut ops = Ops {
+            miners: HashMap::new(),
+            validators: HashMap::new(),
+            servers: Vec::new(),
+        };
+        let mut endpoints = serde_json::Map::new();
+        for m in &cast.miners {
+            if let Role::Honest { .. } = m.role {
+                let metrics = MinerMetrics::new();
+                let mut reg = resi_ops::metrics::new_registry();
+                metrics.register(&mut reg);
+                let server = one("miner", reg).await?;
+                endpoints.insert(m.name.clone(), format!("http://{}", server.addr).into());
+                ops.servers.push(server);
+                ops.miners.insert(m.name.clone(), metrics);
+            }
+        }
+        for v in &cast.validators {
+            let metrics = ValidatorMetrics::new();
+            let mut reg = resi_ops::metrics::new_registry();
+            metrics.register(&mut reg);
+            let server = one("validator", reg).await?;
+            endpoints.insert(v.name.clone(), format!("http://{}", server.addr).into());
+            ops.servers.push(server);
+            ops.validators.insert(v.name.clone(), metrics);
+        }
+        let text = serde_json::to_string_pretty(&endpoints)?;
+        std::fs::write(dir.join("endpoints.json"), &text)?;
+        Ok(ops)
+    }
 }
 
 /// Runs the devnet; returns the report (also written to the data dir). Fails when the
@@ -491,7 +547,13 @@ pub async fn run(cfg: DevnetConfig) -> anyhow::Result<DevnetReport> {
         pin.name, pin.version, release.manifest.wasm_sha256, params_sha, grace_ms
     );
 
+    let ops = Ops::serve(&cast, &dir).await?;
+    println!(
+        "metrics: coordinator {url}/metrics; miners and validators: {}",
+        dir.join("endpoints.json").display()
+    );
     let world = World {
+        ops,
         store,
         chain,
         market,
@@ -540,6 +602,7 @@ fn spawn_miners(w: &World, epoch: &Epoch) -> Vec<JoinHandle<Mined>> {
         let member = m.clone();
         let (url, coldkey, mp) = (w.url.clone(), w.cast.coldkey.clone(), w.scraper.clone());
         let data = w.cfg.data_dir.join(&m.name);
+        let metrics = w.ops.miners.get(&m.name).cloned();
         match m.role {
             Role::Honest { start_after_secs } => {
                 tasks.push(tokio::spawn(async move {
@@ -551,6 +614,9 @@ fn spawn_miners(w: &World, epoch: &Epoch) -> Vec<JoinHandle<Mined>> {
                         mcfg.concurrency = 2;
                         mcfg.progress = false;
                         mcfg.max_backoff = Duration::from_secs(2);
+                        if let Some(m) = metrics {
+                            mcfg.metrics = m;
+                        }
                         let miner =
                             Miner::new(client(&url, &member.hotkey)?, member.hotkey, loaded, mcfg)?;
                         anyhow::Ok(miner.run().await?)
@@ -611,6 +677,7 @@ fn validator(w: &World, v: &Member, db: Arc<Db>) -> Validator {
         store: w.store.clone(),
         db,
         verifier: w.verifier.clone(),
+        metrics: w.ops.validators.get(&v.name).cloned().unwrap_or_default(),
     }
 }
 

@@ -7,6 +7,7 @@
 use crate::db::Db;
 use crate::error::ValidatorError;
 use crate::facts::EpochFacts;
+use crate::metrics::{MeteredVerifier, ResultLabel, ValidatorMetrics};
 use crate::observer::Verifier;
 use crate::report::{Agreement, Peers, agreement};
 use crate::validate::{EpochResult, ValidatorConfig, WeightOptions, set_weights, validate_epoch};
@@ -26,6 +27,8 @@ pub struct Validator {
     pub db: Arc<Db>,
     /// Spot checks against the listing source.
     pub verifier: Arc<dyn Verifier>,
+    /// Its Prometheus series (registered by whoever serves them).
+    pub metrics: ValidatorMetrics,
 }
 
 /// What [`Validator::run_epoch`] did.
@@ -42,14 +45,24 @@ pub struct EpochRun {
 impl Validator {
     /// Validates the epoch of `facts` and publishes the signed report.
     pub async fn validate(&self, facts: &EpochFacts) -> Result<EpochResult, ValidatorError> {
-        validate_epoch(
-            &self.cfg,
-            &self.store,
-            self.db.clone(),
+        let started = std::time::Instant::now();
+        let verifier = Arc::new(MeteredVerifier::new(
             self.verifier.clone(),
-            facts,
-        )
-        .await
+            self.metrics.clone(),
+        ));
+        let r = validate_epoch(&self.cfg, &self.store, self.db.clone(), verifier, facts).await;
+        self.metrics
+            .stage("validate", started.elapsed().as_secs_f64());
+        match &r {
+            Ok(result) => {
+                let start = resi_core::epoch::EpochId::parse(&facts.epoch_id)
+                    .map(|id| id.start_unix())
+                    .unwrap_or(0);
+                self.metrics.validated(result, start);
+            }
+            Err(_) => self.metrics.epoch("failed"),
+        }
+        r
     }
 
     /// Agreement for `result` with the validators `chain` permits, then weights on `chain`
@@ -61,18 +74,36 @@ impl Validator {
         netuid: u16,
         weights: &WeightOptions,
     ) -> Result<EpochRun, ValidatorError> {
-        let peers = Peers::from_metagraph(&chain.metagraph(netuid).await?);
-        let agreement = agreement(&self.store, &result.report, &peers).await?;
-        let weights = set_weights(
-            chain,
-            netuid,
-            &self.cfg.hotkey,
-            &self.db,
-            &result.report,
-            &agreement,
-            weights,
-        )
-        .await?;
+        let started = std::time::Instant::now();
+        let r = async {
+            let peers = Peers::from_metagraph(&chain.metagraph(netuid).await?);
+            let agreement = agreement(&self.store, &result.report, &peers).await?;
+            self.metrics.agreement(&agreement);
+            let weights = set_weights(
+                chain,
+                netuid,
+                &self.cfg.hotkey,
+                &self.db,
+                &result.report,
+                &agreement,
+                weights,
+            )
+            .await?;
+            Ok::<_, ValidatorError>((agreement, weights))
+        }
+        .await;
+        self.metrics
+            .stage("agreement_and_weights", started.elapsed().as_secs_f64());
+        let (agreement, weights) = r.inspect_err(|_| {
+            self.metrics.epoch("failed");
+            self.metrics
+                .weights
+                .get_or_create(&ResultLabel { result: "failed" })
+                .inc();
+        })?;
+        self.metrics
+            .weights_set(weights.as_ref().map(|(w, _)| w.uids.len()));
+        self.metrics.epoch("ok");
         Ok(EpochRun {
             result,
             agreement,

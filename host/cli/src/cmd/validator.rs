@@ -14,8 +14,8 @@ use resi_scraper::ScraperManifest;
 use resi_store::Store;
 use resi_validator::db::Db;
 use resi_validator::{
-    ComponentVerifier, EpochFacts, IngestOptions, MeteredVerifier, Peers, PolicyPin, Validator,
-    ValidatorConfig, ValidatorMetrics, agreement,
+    ComponentVerifier, EpochFacts, IngestOptions, Peers, PolicyPin, Validator, ValidatorConfig,
+    ValidatorMetrics, agreement,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -386,7 +386,6 @@ async fn run_loop(mut c: CommonArgs, target: WeightTarget, ops: &Ops) -> anyhow:
                 Ok(_) if ops.shutdown.is_triggered() => return Ok(ExitCode::SUCCESS),
                 Ok(_) => done = Some(previous.clone()),
                 Err(e) => {
-                    ops.metrics.epoch("failed");
                     tracing::warn!("epoch {previous}: {e:#}; retrying in 10 s")
                 }
             }
@@ -437,20 +436,10 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>, ops: &Ops) -> anyhow:
         cfg: s.cfg.clone(),
         store: s.store.clone(),
         db: s.db.clone(),
-        verifier: Arc::new(MeteredVerifier::new(
-            verifier(&c.verifier, &c.routing)?,
-            ops.metrics.clone(),
-        )),
+        verifier: verifier(&c.verifier, &c.routing)?,
+        metrics: ops.metrics.clone(),
     };
-    let started = std::time::Instant::now();
-    let result = validator.validate(&s.facts).await;
-    ops.metrics
-        .stage("validate", started.elapsed().as_secs_f64());
-    let result = result.inspect_err(|_| ops.metrics.epoch("failed"))?;
-    let start_unix = resi_core::epoch::EpochId::parse(&s.facts.epoch_id)
-        .map(|id| id.start_unix())
-        .unwrap_or(0);
-    ops.metrics.validated(&result, start_unix);
+    let result = validator.validate(&s.facts).await?;
     ops.health
         .progress(format!("epoch {} validated", s.facts.epoch_id));
     let r = &result.report;
@@ -483,22 +472,9 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>, ops: &Ops) -> anyhow:
     }) = chain
     {
         let chain = subtensor.open(&local, "--chain.local")?;
-        let started = std::time::Instant::now();
         let run = validator
             .agree_and_weigh(result, &chain, netuid, &weights)
-            .await
-            .inspect_err(|_| {
-                ops.metrics.epoch("failed");
-                ops.metrics
-                    .weights
-                    .get_or_create(&resi_validator::metrics::ResultLabel { result: "failed" })
-                    .inc();
-            })?;
-        ops.metrics
-            .stage("agreement_and_weights", started.elapsed().as_secs_f64());
-        ops.metrics.agreement(&run.agreement);
-        ops.metrics
-            .weights_set(run.weights.as_ref().map(|(w, _)| w.uids.len()));
+            .await?;
         ops.health.progress(format!(
             "epoch {}: agreement {}/{}, weights {}",
             run.agreement.epoch_id,
@@ -520,7 +496,6 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>, ops: &Ops) -> anyhow:
             None => println!("weights       not set (abstaining or nothing to weigh)"),
         }
     }
-    ops.metrics.epoch("ok");
     Ok(ExitCode::SUCCESS)
 }
 
