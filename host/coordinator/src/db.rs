@@ -114,8 +114,13 @@ pub enum Admission {
     Admitted,
     /// The (hotkey, signature) pair was seen before.
     Replayed,
-    /// A rate limit is exhausted; retry after this many seconds.
-    Limited(i64),
+    /// A rate limit is exhausted.
+    Limited {
+        /// Seconds until every exhausted rule has room again.
+        retry_after: i64,
+        /// The exhausted rule with the longest wait.
+        rule: &'static str,
+    },
 }
 
 /// The database handle.
@@ -355,6 +360,24 @@ impl Db {
         Ok(out)
     }
 
+    /// How many miners reported each status for `epoch_id` (their latest report), by status.
+    pub fn status_counts(&self, epoch_id: &str) -> Result<Vec<(String, u64)>, DbError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT status, COUNT(*) FROM statuses WHERE epoch_id = ?1 GROUP BY status",
+            )
+            .map_err(|e| self.err(e))?;
+        let out = stmt
+            .query_map([epoch_id], |r| {
+                Ok((r.get(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0)))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
     /// Stores a miner's status report, replacing the previous one: one row per (epoch, hotkey),
     /// so reports cannot grow the database (the server caps the body's size).
     #[allow(clippy::too_many_arguments)]
@@ -412,6 +435,7 @@ impl Db {
             }
         }
         let mut retry_after = 0i64;
+        let mut binding = "";
         for rule in rules {
             let window = rule.window_secs.max(1);
             let start = now - now.rem_euclid(window);
@@ -425,13 +449,17 @@ impl Db {
                 })
                 .map_err(|e| self.err(e))?
                 .unwrap_or(0);
-            if count >= rule.max {
-                retry_after = retry_after.max(start + window - now);
+            if count >= rule.max && start + window - now > retry_after {
+                retry_after = start + window - now;
+                binding = rule.rule;
             }
         }
         if retry_after > 0 {
             // The signature stays unused: the client may retry with a fresh one later anyway.
-            return Ok(Admission::Limited(retry_after));
+            return Ok(Admission::Limited {
+                retry_after,
+                rule: binding,
+            });
         }
         for rule in rules {
             let window = rule.window_secs.max(1);

@@ -8,6 +8,8 @@
 //! - [`db`]: the SQLite (WAL) state: secret, epochs, assignments, statuses, replay, rate limits.
 //! - [`registry`]: registration and validator permits from the chain, cached.
 //! - [`server`]: the axum routes, authentication and error bodies.
+//! - [`metrics`]: the Prometheus series (`/metrics`): requests, refusals, grants, the epoch.
+//! - [`openapi`]: the OpenAPI document (`/docs-json`) and the page rendering it (`/docs`).
 //!
 //! Start it with [`serve`]; it returns the bound address and a [`Running`] handle to stop it.
 //! [`serve`] runs its own accept loop: a connection cap and header-read, idle and per-request
@@ -18,6 +20,8 @@
 pub mod dashboard;
 pub mod db;
 pub mod epochs;
+pub mod metrics;
+pub mod openapi;
 pub mod registry;
 pub mod selection;
 pub mod server;
@@ -389,6 +393,10 @@ pub async fn serve<C: Chain + 'static>(
         StoreConfig::S3(c) => Store::s3(c.clone())?,
     };
     let registry = registry::Registry::new(chain, config.netuid, config.registry_ttl);
+    let mut prometheus = resi_ops::metrics::new_registry();
+    let metrics =
+        metrics::Metrics::register(&mut prometheus, epochs.clone(), db.clone(), clock.clone());
+    let health = Arc::new(resi_ops::Health::new("coordinator"));
     let state = Arc::new(server::AppState {
         config: config.clone(),
         db: db.clone(),
@@ -396,6 +404,9 @@ pub async fn serve<C: Chain + 'static>(
         store,
         registry,
         clock: clock.clone(),
+        metrics,
+        prometheus: Arc::new(prometheus),
+        health: health.clone(),
     });
     let app = server::router(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -414,6 +425,11 @@ pub async fn serve<C: Chain + 'static>(
             let now = clock();
             let ep = epochs.clone();
             let res = tokio::task::spawn_blocking(move || ep.tick(now)).await;
+            if let Ok(Ok(())) = res
+                && let Ok(cur) = epochs.schedule.current(now)
+            {
+                health.progress(format!("epoch scheduler: epoch {} current", cur.id));
+            }
             match res {
                 Ok(Err(e)) => {
                     tracing::error!(error = %resi_core::error::ErrorChain(&e), "epoch scheduler")

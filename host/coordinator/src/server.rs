@@ -6,6 +6,10 @@
 //! permit where needed (403), then in one SQLite transaction replay protection (401 "Signature
 //! already used") and the rate limits (429 + `Retry-After`).
 //!
+//! Each handler carries its `#[utoipa::path]` (parameters, bodies, every status): [`api`] builds
+//! the routes and the OpenAPI document from those annotations ([`crate::openapi`]). A refusal
+//! carries its reason ([`Refusal`]) for the request series ([`crate::metrics`]).
+//!
 //! Every error is a NestJS body (`{"statusCode":400,"message":["..."],"error":"Bad Request"}`):
 //! the handlers' own, and axum's (405, 413, extractor rejections) rewritten by a middleware.
 //! API request bodies are capped at [`API_BODY_LIMIT_BYTES`] (413), status reports at
@@ -27,6 +31,8 @@
 
 use crate::db::{Admission, Db, RateCheck};
 use crate::epochs::{EpochRecord, Epochs, status_at};
+use crate::metrics::{self, Metrics, Refusal};
+use crate::openapi::{self, LocalUploadForm, PublicErrors, SignedBodyErrors, SignedErrors};
 use crate::registry::{Membership, Registry};
 use crate::{Clock, CoordinatorConfig, Limit, StoreConfig};
 use axum::Router;
@@ -37,17 +43,18 @@ use axum::extract::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::{TimeZone as _, Utc};
 use futures::StreamExt as _;
 use resi_core::commitments;
 use resi_core::epoch::iso_millis;
 use resi_core::keys::{PublicKey, Signature};
 use resi_core::wire::{
-    self, AccessGrant, Expiry, FolderAccessRequest, MinerSpecificAccessRequest, NestError,
-    NestMessage, StatusRequest, ValidatorAccessRequest, ValidatorUploadRequest,
+    self, AccessGrant, AssignmentResponse, EpochReveal, Expiry, FolderAccessRequest,
+    MinerSpecificAccessRequest, MinerStatus, NestError, NestMessage, PresignedPost, SignedQuery,
+    StatsResponse, StatusRequest, ValidatorAccessRequest, ValidatorUploadRequest,
 };
 use resi_store::Store;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -55,9 +62,62 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+use utoipa::{OpenApi as _, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Path of the local store's upload endpoint (multipart POST like S3's; 204 on success).
 pub const PATH_LOCAL_UPLOAD: &str = "/local-store/upload";
+/// Route of the validators' `/epoch/{id}` ([`wire::PATH_ASSIGNMENT_EPOCH_PREFIX`] + `{id}`).
+pub const PATH_ASSIGNMENT_EPOCH: &str = "/api/v1/zipcode-assignments/epoch/{id}";
+const _: () = assert!(
+    is_prefix(wire::PATH_ASSIGNMENT_EPOCH_PREFIX, PATH_ASSIGNMENT_EPOCH)
+        && PATH_ASSIGNMENT_EPOCH.len() == wire::PATH_ASSIGNMENT_EPOCH_PREFIX.len() + "{id}".len()
+);
+
+const fn is_prefix(prefix: &str, s: &str) -> bool {
+    let (p, s) = (prefix.as_bytes(), s.as_bytes());
+    if p.len() > s.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < p.len() {
+        if p[i] != s[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The `/status` answer. Fields in alphabetical order: the bytes of the earlier untyped answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusAck {
+    /// The epoch reported on.
+    pub epoch_id: String,
+    /// `Status updated`.
+    pub message: String,
+    /// The status stored.
+    pub status: MinerStatus,
+    /// Always true on 200.
+    pub success: bool,
+}
+
+/// The validator-upload answer: a presigned POST plus the epoch and the suggested key prefix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidatorUploadGrant {
+    /// The grant.
+    #[serde(flatten)]
+    pub post: PresignedPost,
+    /// The epoch whose results are uploaded.
+    pub epoch_id: String,
+    /// `validators/{hotkey}/epoch={epochId}/`.
+    pub recommended_path: String,
+    /// Always true on 200.
+    pub success: bool,
+}
 
 /// Largest request body of every API endpoint (they take small JSON); 413 beyond.
 pub const API_BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -96,14 +156,23 @@ pub struct AppState {
     pub registry: Registry,
     /// Clock.
     pub clock: Clock,
+    /// The request series ([`metrics::track`]).
+    pub metrics: Arc<Metrics>,
+    /// The registry `/metrics` exposes.
+    pub prometheus: resi_ops::Registry,
+    /// What `/healthcheck` answers.
+    pub health: Arc<resi_ops::Health>,
 }
 
-/// An error answer: status, message, optional `Retry-After` seconds.
+/// An error answer: status, message, optional `Retry-After` seconds and the refusal reason the
+/// metrics count it under.
 #[derive(Debug)]
 pub struct ApiErr {
     status: u16,
     message: String,
     retry_after: Option<i64>,
+    reason: Option<&'static str>,
+    rule: Option<&'static str>,
 }
 
 impl ApiErr {
@@ -112,6 +181,23 @@ impl ApiErr {
             status,
             message: message.into(),
             retry_after: None,
+            reason: None,
+            rule: None,
+        }
+    }
+    /// The same answer, counted under refusal `reason` (see [`Refusal`]).
+    fn because(self, reason: &'static str) -> Self {
+        Self {
+            reason: Some(reason),
+            ..self
+        }
+    }
+    /// 429 for rate-limit `rule`, retry after `secs`.
+    fn limited(secs: i64, rule: &'static str) -> Self {
+        Self {
+            retry_after: Some(secs),
+            rule: Some(rule),
+            ..Self::new(429, "Too many requests, retry later").because("rate_limited")
         }
     }
     fn internal(e: impl std::error::Error) -> Self {
@@ -128,6 +214,12 @@ impl IntoResponse for ApiErr {
             && let Ok(v) = HeaderValue::from_str(&s.max(1).to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if let Some(reason) = self.reason {
+            resp.extensions_mut().insert(Refusal {
+                reason,
+                rule: self.rule,
+            });
         }
         resp
     }
@@ -149,7 +241,8 @@ fn json_ok(v: impl serde::Serialize) -> ApiResult {
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiErr> {
-    serde_json::from_slice(body).map_err(|e| ApiErr::new(400, format!("Invalid request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiErr::new(400, format!("Invalid request body: {e}")).because("bad_body"))
 }
 
 /// The signed query of the GET endpoints, with 400s naming the missing or bad parameter.
@@ -158,11 +251,11 @@ fn signed_query(q: &HashMap<String, String>) -> Result<(String, String, i64), Ap
         q.get(k)
             .filter(|v| !v.is_empty())
             .cloned()
-            .ok_or_else(|| ApiErr::new(400, format!("{k} is required")))
+            .ok_or_else(|| ApiErr::new(400, format!("{k} is required")).because("bad_query"))
     };
-    let ts = get("timestamp")?
-        .parse::<i64>()
-        .map_err(|_| ApiErr::new(400, "timestamp must be an integer (unix seconds)"))?;
+    let ts = get("timestamp")?.parse::<i64>().map_err(|_| {
+        ApiErr::new(400, "timestamp must be an integer (unix seconds)").because("bad_query")
+    })?;
     Ok((get("hotkey")?, get("signature")?, ts))
 }
 
@@ -195,13 +288,14 @@ impl AppState {
         rules: &[RateCheck],
     ) -> Result<Signer, ApiErr> {
         let now = self.now();
-        resi_core::auth::check_timestamp(ts, now).map_err(|e| ApiErr::new(400, e.to_string()))?;
-        let key =
-            PublicKey::from_ss58(hotkey).map_err(|e| ApiErr::new(400, format!("hotkey: {e}")))?;
-        let sig =
-            Signature::from_wire_hex(signature).map_err(|e| ApiErr::new(400, e.to_string()))?;
+        resi_core::auth::check_timestamp(ts, now)
+            .map_err(|e| ApiErr::new(400, e.to_string()).because("timestamp"))?;
+        let key = PublicKey::from_ss58(hotkey)
+            .map_err(|e| ApiErr::new(400, format!("hotkey: {e}")).because("bad_hotkey"))?;
+        let sig = Signature::from_wire_hex(signature)
+            .map_err(|e| ApiErr::new(400, e.to_string()).because("malformed_signature"))?;
         if !key.verify(message.as_bytes(), &sig) {
-            return Err(ApiErr::new(401, "Invalid signature"));
+            return Err(ApiErr::new(401, "Invalid signature").because("bad_signature"));
         }
         let ss58 = key.to_ss58();
         let member = self
@@ -217,10 +311,11 @@ impl AppState {
                         "Hotkey {ss58} is not registered on subnet {}",
                         self.config.netuid
                     ),
-                ));
+                )
+                .because("not_registered"));
             }
             Membership::Miner if validator_only => {
-                return Err(ApiErr::new(403, "Validator permit required"));
+                return Err(ApiErr::new(403, "Validator permit required").because("no_permit"));
             }
             _ => {}
         }
@@ -230,11 +325,10 @@ impl AppState {
             .map_err(ApiErr::internal)?;
         match admission {
             Admission::Admitted => Ok(Signer { ss58, member }),
-            Admission::Replayed => Err(ApiErr::new(401, "Signature already used (replay)")),
-            Admission::Limited(s) => Err(ApiErr {
-                retry_after: Some(s),
-                ..ApiErr::new(429, "Too many requests, retry later")
-            }),
+            Admission::Replayed => {
+                Err(ApiErr::new(401, "Signature already used (replay)").because("replay"))
+            }
+            Admission::Limited { retry_after, rule } => Err(ApiErr::limited(retry_after, rule)),
         }
     }
 
@@ -308,14 +402,16 @@ fn assignment_answer(rec: &EpochRecord, reveal: bool) -> Result<wire::EpochRevea
     })
 }
 
-async fn healthcheck() -> ApiResult {
-    json_ok(wire::HealthResponse {
-        status: "ok".into(),
-        service: Some("resi-coordinator".into()),
-        version: Some(env!("CARGO_PKG_VERSION").into()),
-    })
-}
-
+/// The miners' current assignment.
+///
+/// Signs `zipcode:assignment:current:{timestamp}`; any registered hotkey.
+#[utoipa::path(get, path = wire::PATH_ASSIGNMENT_CURRENT, tag = "miners",
+    params(SignedQuery),
+    responses(
+        (status = 200, description = "The running epoch's assignment", body = AssignmentResponse),
+        (status = 404, description = "No active epoch", body = NestError),
+        SignedErrors,
+    ))]
 async fn current(
     State(st): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
@@ -335,6 +431,21 @@ async fn current(
     json_ok(assignment_answer(&rec, false)?.assignment)
 }
 
+/// An epoch's assignment for validators.
+///
+/// Served once the epoch has started (403 before). After its submission deadline it adds
+/// `validationSeed` and the honeypot flags (`isHoneypot`, `actualListings: 0`). Signs
+/// `zipcode:validation:{id}:{timestamp}`; needs a validator permit.
+#[utoipa::path(get, path = PATH_ASSIGNMENT_EPOCH, tag = "validators",
+    params(
+        ("id" = String, Path, description = "Epoch id, e.g. `2025-10-01T16-00-00`"),
+        SignedQuery,
+    ),
+    responses(
+        (status = 200, description = "The epoch's assignment, revealed after the deadline", body = EpochReveal),
+        (status = 404, description = "The epoch was never generated", body = NestError),
+        SignedErrors,
+    ))]
 async fn epoch_by_id(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -364,7 +475,8 @@ async fn epoch_by_id(
                 "Epoch {id} has not started yet; its assignment is served from {}",
                 iso_millis(&ep.start())
             ),
-        ));
+        )
+        .because("epoch_not_started"));
     }
     let rec = st
         .epochs
@@ -375,6 +487,17 @@ async fn epoch_by_id(
     json_ok(assignment_answer(&rec, reveal)?)
 }
 
+/// A miner's progress report on an epoch.
+///
+/// The latest report per miner and epoch is kept. Signs `zipcode:status:{epochId}:{timestamp}`;
+/// the epoch's nonce must match (400 otherwise).
+#[utoipa::path(post, path = wire::PATH_STATUS, tag = "miners",
+    request_body = StatusRequest,
+    responses(
+        (status = 200, description = "Report stored", body = StatusAck),
+        (status = 404, description = "Unknown epoch", body = NestError),
+        SignedBodyErrors,
+    ))]
 async fn status(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult {
     if body.len() > STATUS_BODY_LIMIT_BYTES {
         return Err(ApiErr::new(
@@ -383,7 +506,8 @@ async fn status(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult {
                 "Status report is {} bytes, more than the {STATUS_BODY_LIMIT_BYTES} accepted",
                 body.len()
             ),
-        ));
+        )
+        .because("body_too_large"));
     }
     let req: StatusRequest = parse_body(&body)?;
     let id = req.epoch_id.to_string();
@@ -404,27 +528,38 @@ async fn status(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult {
         .map_err(ApiErr::internal)?
         .ok_or_else(|| ApiErr::new(404, format!("Epoch {id} not found")))?;
     if req.nonce != rec.row.nonce {
-        return Err(ApiErr::new(400, "Invalid nonce for epoch"));
+        return Err(ApiErr::new(400, "Invalid nonce for epoch").because("bad_nonce"));
     }
-    let status = serde_json::to_value(req.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let status = miner_status_text(req.status);
     let stored = String::from_utf8_lossy(&body);
     st.db
         .put_status(
             &id,
             &signer.ss58,
-            &status,
+            status,
             req.s3_upload_complete,
             req.listings_scraped,
             &stored,
             st.now(),
         )
         .map_err(ApiErr::internal)?;
-    json_ok(json!({"success": true, "message": "Status updated", "epochId": id, "status": status}))
+    json_ok(StatusAck {
+        epoch_id: id,
+        message: "Status updated".into(),
+        status: req.status,
+        success: true,
+    })
 }
 
+/// Public statistics.
+///
+/// The current epoch, timing, selection configuration and recent epochs' report counts.
+/// Rate-limited per client address.
+#[utoipa::path(get, path = wire::PATH_STATS, tag = "public",
+    responses(
+        (status = 200, description = "Statistics", body = StatsResponse),
+        PublicErrors,
+    ))]
 async fn stats(
     State(st): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -441,11 +576,8 @@ async fn stats(
         )
         .map_err(ApiErr::internal)?
     {
-        Admission::Limited(s) => {
-            return Err(ApiErr {
-                retry_after: Some(s),
-                ..ApiErr::new(429, "Too many requests, retry later")
-            });
+        Admission::Limited { retry_after, rule } => {
+            return Err(ApiErr::limited(retry_after, rule));
         }
         Admission::Admitted | Admission::Replayed => {}
     }
@@ -513,6 +645,16 @@ fn store_err(e: resi_store::StoreError) -> ApiErr {
     ApiErr::internal(e)
 }
 
+/// A miner's upload grant.
+///
+/// A presigned POST limited to `data/hotkey={hotkey}/`. Signs
+/// `s3:data:access:{coldkey}:{hotkey}:{timestamp}`.
+#[utoipa::path(post, path = wire::PATH_FOLDER_ACCESS, tag = "miners",
+    request_body = FolderAccessRequest,
+    responses(
+        (status = 200, description = "Presigned POST for the miner's folder", body = PresignedPost),
+        SignedBodyErrors,
+    ))]
 async fn folder_access(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult {
     let req: FolderAccessRequest = parse_body(&body)?;
     let l = &st.config.rate_limits;
@@ -546,6 +688,16 @@ async fn folder_access(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResul
     json_ok(post)
 }
 
+/// A validator's upload grant for an epoch's results.
+///
+/// A presigned POST under `validators/{hotkey}/`. Signs `s3:validator:upload:{timestamp}`;
+/// `purpose` must be `epoch_validation_results`.
+#[utoipa::path(post, path = wire::PATH_VALIDATOR_UPLOAD, tag = "validators",
+    request_body = ValidatorUploadRequest,
+    responses(
+        (status = 200, description = "Presigned POST for the validator's folder", body = ValidatorUploadGrant),
+        SignedBodyErrors,
+    ))]
 async fn validator_upload(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult {
     let req: ValidatorUploadRequest = parse_body(&body)?;
     let rules = [check(
@@ -573,7 +725,7 @@ async fn validator_upload(State(st): State<Arc<AppState>>, body: Bytes) -> ApiRe
         ));
     }
     let prefix = format!("validators/{}/", signer.ss58);
-    let mut post = st
+    let post = st
         .store
         .presigned_post(
             &prefix,
@@ -583,14 +735,12 @@ async fn validator_upload(State(st): State<Arc<AppState>>, body: Bytes) -> ApiRe
             st.config.grant_expiry,
         )
         .map_err(store_err)?;
-    post.extra.insert("success".into(), json!(true));
-    post.extra
-        .insert("epochId".into(), json!(req.epoch_id.to_string()));
-    post.extra.insert(
-        "recommendedPath".into(),
-        json!(format!("{prefix}epoch={}/", req.epoch_id)),
-    );
-    json_ok(post)
+    json_ok(ValidatorUploadGrant {
+        post,
+        epoch_id: req.epoch_id.to_string(),
+        recommended_path: format!("{prefix}epoch={}/", req.epoch_id),
+        success: true,
+    })
 }
 
 /// A read grant on `folder`: presigned list URL on S3, the directory on a local store.
@@ -629,6 +779,15 @@ fn read_grant(st: &AppState, folder: &str, requested_expiry: i64) -> Result<Acce
     })
 }
 
+/// A validator's read grant on all miner data.
+///
+/// Covers `data/`. Signs `s3:validator:access:{timestamp}`.
+#[utoipa::path(post, path = wire::PATH_VALIDATOR_ACCESS, tag = "validators",
+    request_body = ValidatorAccessRequest,
+    responses(
+        (status = 200, description = "Read grant (presigned list URL on S3, the directory on a local store)", body = AccessGrant),
+        SignedBodyErrors,
+    ))]
 async fn validator_access(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult {
     let req: ValidatorAccessRequest = parse_body(&body)?;
     let rules = [check(
@@ -648,6 +807,15 @@ async fn validator_access(State(st): State<Arc<AppState>>, body: Bytes) -> ApiRe
     json_ok(read_grant(&st, "data/", req.expiry)?)
 }
 
+/// A validator's read grant on one miner's data.
+///
+/// Covers `data/hotkey={miner_hotkey}/`. Signs `s3:validator:miner:{miner_hotkey}:{timestamp}`.
+#[utoipa::path(post, path = wire::PATH_MINER_SPECIFIC_ACCESS, tag = "validators",
+    request_body = MinerSpecificAccessRequest,
+    responses(
+        (status = 200, description = "Read grant on the miner's folder", body = AccessGrant),
+        SignedBodyErrors,
+    ))]
 async fn miner_specific(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult {
     let req: MinerSpecificAccessRequest = parse_body(&body)?;
     let rules = [check(
@@ -736,7 +904,8 @@ impl UploadBudget {
             max => ApiErr::new(
                 403,
                 format!("Upload refused: the file is larger than the grant's {max} bytes"),
-            ),
+            )
+            .because("upload_refused"),
         }
     }
 }
@@ -749,10 +918,22 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
-/// `POST /local-store/upload`: the local store's stand-in for S3's POST upload. Text fields
-/// first (each read with a cap, see the module doc), the file last (as S3 requires); the policy
-/// is verified before a byte is written, the length while streaming, and the object appears
-/// atomically. 204 on success.
+/// The local store's stand-in for S3's POST upload.
+///
+/// Text fields first (each read with a cap, see the module doc), the file last (as S3
+/// requires); the policy is verified before a byte is written, the length while streaming, and
+/// the object appears atomically. 204 on success. Served only when the store is a local
+/// directory.
+#[utoipa::path(post, path = PATH_LOCAL_UPLOAD, tag = "store",
+    request_body(content = LocalUploadForm, content_type = "multipart/form-data",
+        description = "The grant's fields as text parts, the file last"),
+    responses(
+        (status = 204, description = "Stored"),
+        (status = 400, description = "Malformed form, no file, or a bad key", body = NestError),
+        (status = 403, description = "The grant's policy refuses the upload (signature, expiry, key prefix, length), or the grant's object cap is used up", body = NestError),
+        (status = 413, description = "Too many or too large text fields before the file", body = NestError),
+        (status = 500, description = "Internal error", body = NestError),
+    ))]
 async fn local_upload(State(st): State<Arc<AppState>>, req: Request) -> ApiResult {
     let budget = Arc::new(UploadBudget::new());
     let (parts, body) = req.into_parts();
@@ -804,9 +985,11 @@ async fn local_upload(State(st): State<Arc<AppState>>, req: Request) -> ApiResul
         }
         let filename = part.file_name().unwrap_or("file").to_owned();
         let refused = |e: resi_store::StoreError| match e {
-            resi_store::StoreError::Policy(p) => ApiErr::new(403, format!("Upload refused: {p}")),
+            resi_store::StoreError::Policy(p) => {
+                ApiErr::new(403, format!("Upload refused: {p}")).because("upload_refused")
+            }
             resi_store::StoreError::GrantExhausted { .. } => {
-                ApiErr::new(403, format!("Upload refused: {e}"))
+                ApiErr::new(403, format!("Upload refused: {e}")).because("upload_refused")
             }
             resi_store::StoreError::InvalidKey { .. } => ApiErr::new(400, e.to_string()),
             other => ApiErr::internal(other),
@@ -878,6 +1061,7 @@ async fn request_deadline(State(limit): State<Duration>, req: Request, next: Nex
             408,
             format!("Request not completed within {} s", limit.as_secs_f64()),
         )
+        .because("timeout")
         .into_response(),
     }
 }
@@ -886,35 +1070,80 @@ async fn not_found() -> ApiErr {
     ApiErr::new(404, "Not Found")
 }
 
-/// The router over `state`: the API with its body limit and request timeout, the local upload
-/// endpoint when the store is local, and NestJS bodies for every error.
-pub fn router(state: Arc<AppState>) -> Router {
-    let timeout = state.config.request_timeout;
-    let local = matches!(state.config.store, StoreConfig::Local(_));
-    let mut app = Router::new()
-        .route(wire::PATH_HEALTHCHECK, get(healthcheck))
-        .route(wire::PATH_ASSIGNMENT_CURRENT, get(current))
-        .route(
-            &format!("{}{{id}}", wire::PATH_ASSIGNMENT_EPOCH_PREFIX),
-            get(epoch_by_id),
-        )
-        .route(wire::PATH_STATUS, post(status))
-        .route(wire::PATH_STATS, get(stats))
-        .route(wire::PATH_FOLDER_ACCESS, post(folder_access))
-        .route(wire::PATH_VALIDATOR_UPLOAD, post(validator_upload))
-        .route(wire::PATH_VALIDATOR_ACCESS, post(validator_access))
-        .route(wire::PATH_MINER_SPECIFIC_ACCESS, post(miner_specific))
+/// The API routes and their OpenAPI document, built from one list: each handler's
+/// `#[utoipa::path]` gives both its route and its documentation. The API has its body limit and
+/// request timeout; the local upload endpoint exists when the store is local.
+pub fn api(config: &CoordinatorConfig) -> OpenApiRouter<Arc<AppState>> {
+    let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(current))
+        .routes(routes!(epoch_by_id))
+        .routes(routes!(status))
+        .routes(routes!(stats))
+        .routes(routes!(folder_access))
+        .routes(routes!(validator_upload))
+        .routes(routes!(validator_access))
+        .routes(routes!(miner_specific))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT_BYTES))
-        .layer(middleware::from_fn_with_state(timeout, request_deadline));
-    if local {
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            request_deadline,
+        ));
+    if matches!(config.store, StoreConfig::Local(_)) {
         // Bounded by the upload budget and the grant instead of a body limit.
-        app = app.route(
-            PATH_LOCAL_UPLOAD,
-            post(local_upload).layer(DefaultBodyLimit::disable()),
-        );
+        let (schemas, paths, upload) = routes!(local_upload);
+        api = api.routes((schemas, paths, upload.layer(DefaultBodyLimit::disable())));
     }
-    app.fallback(not_found)
+    api
+}
+
+/// The router over `state`: [`api`], `/metrics` and `/healthcheck` ([`resi_ops::http::routes`]),
+/// `/docs-json` and `/docs` ([`openapi::routes`]); NestJS bodies for every error and the request
+/// series ([`metrics::track`]) around all of it.
+pub fn router(state: Arc<AppState>) -> Router {
+    let (api, spec) = api(&state.config).split_for_parts();
+    let app = api
+        .with_state(state.clone())
         .merge(crate::dashboard::router(&state))
+        .merge(resi_ops::http::routes(
+            state.prometheus.clone(),
+            state.health.clone(),
+        ))
+        .merge(openapi::routes(&spec));
+    // Routers merged here get the NestJS error bodies and the request series too.
+    app.fallback(not_found)
         .layer(middleware::from_fn(nest_errors))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+}
+
+/// The protocol's text of a miner status (`IN_PROGRESS`, ...), as stored and labelled.
+pub fn miner_status_text(s: MinerStatus) -> &'static str {
+    match s {
+        MinerStatus::InProgress => "IN_PROGRESS",
+        MinerStatus::Completed => "COMPLETED",
+        MinerStatus::Failed => "FAILED",
+        MinerStatus::Timeout => "TIMEOUT",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn miner_status_text_is_the_wire_spelling() {
+        for s in [
+            MinerStatus::InProgress,
+            MinerStatus::Completed,
+            MinerStatus::Failed,
+            MinerStatus::Timeout,
+        ] {
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(Value::from(miner_status_text(s)))
+            );
+        }
+    }
 }

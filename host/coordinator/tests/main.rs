@@ -4,6 +4,8 @@
 mod api;
 mod common;
 mod hardening;
+mod metrics;
+mod openapi;
 mod selection;
 
 #[test]

@@ -10,6 +10,7 @@ use crate::epoch::EpochId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use utoipa::{IntoParams, ToSchema};
 
 /// Path of the health check (GET, unsigned).
 pub const PATH_HEALTHCHECK: &str = "/healthcheck";
@@ -37,7 +38,8 @@ pub const ACCESS_EXPIRY_SECS: i64 = 86_400;
 pub const PURPOSE_EPOCH_VALIDATION_RESULTS: &str = "epoch_validation_results";
 
 /// The signed query of `/current` and `/epoch/{id}`: `?hotkey=..&signature=..&timestamp=..`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SignedQuery {
     /// SS58 address of the signing hotkey.
     pub hotkey: String,
@@ -48,7 +50,7 @@ pub struct SignedQuery {
 }
 
 /// `GET /healthcheck` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HealthResponse {
     /// `"ok"` when healthy.
     pub status: String,
@@ -61,7 +63,7 @@ pub struct HealthResponse {
 }
 
 /// One assigned zipcode.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ZipcodeAssignment {
     /// 5-digit zipcode.
@@ -93,7 +95,7 @@ pub struct ZipcodeAssignment {
 }
 
 /// Metadata of an assignment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignmentMetadata {
     /// Sum of `expectedListings`.
@@ -116,7 +118,7 @@ pub struct AssignmentMetadata {
 
 /// The validators' `/epoch/{id}` answer: the assignment plus, once the submission deadline has
 /// passed, the revealed validation seed (and honeypot flags on the zipcodes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EpochReveal {
     /// The assignment as miners saw it (plus the honeypot extension after the deadline).
@@ -128,12 +130,13 @@ pub struct EpochReveal {
 }
 
 /// `/current` and `/epoch/{id}` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignmentResponse {
     /// Always true on 200.
     pub success: bool,
     /// The epoch.
+    #[schema(value_type = String, example = "2025-10-01T16-00-00")]
     pub epoch_id: EpochId,
     /// Epoch start, ISO 8601 with milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,7 +162,7 @@ pub struct AssignmentResponse {
 }
 
 /// A miner's progress in a status report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MinerStatus {
     /// Still scraping.
@@ -173,7 +176,7 @@ pub enum MinerStatus {
 }
 
 /// One zipcode a miner completed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ZipcodeCompleted {
     /// The zipcode.
@@ -185,7 +188,7 @@ pub struct ZipcodeCompleted {
 }
 
 /// `POST /api/v1/zipcode-assignments/status` body (signs [`crate::commitments::status`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusRequest {
     /// SS58 hotkey.
@@ -195,6 +198,7 @@ pub struct StatusRequest {
     /// Unix seconds.
     pub timestamp: i64,
     /// The epoch reported on.
+    #[schema(value_type = String, example = "2025-10-01T16-00-00")]
     pub epoch_id: EpochId,
     /// The epoch's nonce (400 "Invalid nonce for epoch" otherwise).
     pub nonce: String,
@@ -214,7 +218,7 @@ pub struct StatusRequest {
 }
 
 /// A generic `{"success": .., "message": ..}` answer (status report and similar); other fields kept.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SuccessResponse {
     /// Whether the call succeeded.
     #[serde(default)]
@@ -228,7 +232,7 @@ pub struct SuccessResponse {
 }
 
 /// `/stats` → `epochStatus.currentEpoch`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsCurrentEpoch {
     /// Epoch id.
@@ -250,7 +254,7 @@ pub struct StatsCurrentEpoch {
 }
 
 /// `/stats` → `epochStatus.timing`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsTiming {
     /// Seconds until the current epoch ends.
@@ -259,11 +263,12 @@ pub struct StatsTiming {
     pub time_until_next_epoch: i64,
     /// Epoch length in hours: an integer (`4`) in production, fractional for short dev epochs;
     /// kept as a JSON number so it round-trips unchanged.
+    #[schema(value_type = f64)]
     pub epoch_duration_hours: serde_json::Number,
 }
 
 /// `/stats` → `epochStatus.nextEpoch`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsNextEpoch {
     /// ISO start of the next epoch.
@@ -271,7 +276,7 @@ pub struct StatsNextEpoch {
 }
 
 /// `/stats` → `epochStatus`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsEpochStatus {
     /// The current epoch, if any.
@@ -286,7 +291,7 @@ pub struct StatsEpochStatus {
 }
 
 /// `/stats` → `zipcodeStatistics.configuration`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsConfiguration {
     /// Target listings per epoch.
@@ -302,7 +307,7 @@ pub struct StatsConfiguration {
 }
 
 /// `/stats` → `zipcodeStatistics`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsZipcodeStatistics {
     /// Assignment configuration.
@@ -310,7 +315,7 @@ pub struct StatsZipcodeStatistics {
 }
 
 /// `GET /api/v1/zipcode-assignments/stats` answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsResponse {
     /// Always true on 200.
@@ -330,7 +335,7 @@ pub struct StatsResponse {
 }
 
 /// `POST /get-folder-access` body (signs [`crate::commitments::folder_access`] with the hotkey).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FolderAccessRequest {
     /// SS58 coldkey of the miner.
     pub coldkey: String,
@@ -345,7 +350,7 @@ pub struct FolderAccessRequest {
 }
 
 /// An `expiry` in an answer: unix seconds or an ISO string, depending on the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum Expiry {
     /// Unix seconds.
@@ -356,7 +361,7 @@ pub enum Expiry {
 
 /// A presigned S3 POST: the `/get-folder-access` answer (no `success` field), also the shape of
 /// validator upload grants. Upload = multipart POST of `fields` + `key` + file to `url`; 204 = ok.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PresignedPost {
     /// Key prefix the policy allows, e.g. `data/hotkey={hotkey}/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -377,7 +382,7 @@ pub struct PresignedPost {
 }
 
 /// `POST /api/v1/s3-access/validator-upload` body (signs [`crate::commitments::validator_upload`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidatorUploadRequest {
     /// SS58 validator hotkey.
@@ -387,6 +392,7 @@ pub struct ValidatorUploadRequest {
     /// Unix seconds.
     pub timestamp: i64,
     /// Epoch whose results are uploaded.
+    #[schema(value_type = String, example = "2025-10-01T16-00-00")]
     pub epoch_id: EpochId,
     /// [`PURPOSE_EPOCH_VALIDATION_RESULTS`].
     pub purpose: String,
@@ -397,7 +403,7 @@ pub struct ValidatorUploadRequest {
 }
 
 /// `POST /get-validator-access` body (signs [`crate::commitments::validator_access`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ValidatorAccessRequest {
     /// SS58 validator hotkey.
     pub hotkey: String,
@@ -411,7 +417,7 @@ pub struct ValidatorAccessRequest {
 
 /// `POST /get-miner-specific-access` body (signs [`crate::commitments::miner_specific_access`]).
 /// Note the snake_case `miner_hotkey`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MinerSpecificAccessRequest {
     /// SS58 validator hotkey.
     pub hotkey: String,
@@ -427,7 +433,7 @@ pub struct MinerSpecificAccessRequest {
 
 /// Answer of the validator read-access endpoints: presigned URLs whose exact set differs between
 /// servers, so everything is kept; the common fields are typed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AccessGrant {
     /// Present on some servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -453,7 +459,7 @@ pub struct AccessGrant {
 }
 
 /// NestJS's `message`: one string or a list of strings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum NestMessage {
     /// One message.
@@ -463,7 +469,7 @@ pub enum NestMessage {
 }
 
 /// NestJS error body: `{"statusCode":400,"message":["..."],"error":"Bad Request"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NestError {
     /// HTTP status code.
