@@ -267,3 +267,30 @@ impl EpochSource for ValidatorSource {
         Box::pin(self.view(id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_ids_that_may_enter_a_store_prefix() {
+        assert!(valid_epoch_id("2025-10-01T16-00-00"));
+        for bad in [
+            "",
+            "..",
+            "../x",
+            "a/b",
+            ".hidden",
+            "a b",
+            "x<y",
+            &"1".repeat(65),
+        ] {
+            assert!(!valid_epoch_id(bad), "{bad:?}");
+        }
+        assert_eq!(
+            epoch_start_ms("2025-10-01T16-00-00"),
+            Some(1_759_334_400_000)
+        );
+        assert_eq!(epoch_start_ms("nope"), None);
+    }
+}

@@ -363,3 +363,67 @@ impl AgreementView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use resi_validator::report::{MinerScore, REPORT_FORMAT};
+
+    fn report(outcome: serde_json::Value) -> ValidationReport {
+        ValidationReport {
+            format: REPORT_FORMAT.into(),
+            validator: "v".into(),
+            epoch_id: "2025-10-01T16-00-00".into(),
+            policy: PolicyRef {
+                name: "p".into(),
+                version: "1".into(),
+                wasm_sha256: "00".into(),
+                params_sha256: "11".into(),
+            },
+            outcome_hash: "aa".into(),
+            input_hash: "bb".into(),
+            scores: vec![MinerScore {
+                hotkey: "m".into(),
+                ppb: 1_000_000_000,
+                rank: 1,
+                flags: vec![],
+            }],
+            outcome,
+            submissions: 1,
+            rejected: vec![],
+            rejected_omitted: vec![],
+            spot_checks: 0,
+            created_at: "2025-10-01T20:00:00.000Z".into(),
+            signature: None,
+        }
+    }
+
+    #[test]
+    fn reads_the_outcome_and_tolerates_odd_shapes() {
+        let v = ReportView::from_report(&report(serde_json::json!({"zipcodes": [
+            {"zipcode": "19103", "candidates": [
+                {"hotkey": "m", "gates": ["passed", "failed", "skipped"], "rank": null,
+                 "share": 550000000000000000u64, "flags": ["fabrication"]},
+                {"hotkey": 7, "gates": "x", "share": "y"}
+            ]},
+            {"zipcode": null}
+        ]})));
+        assert_eq!(v.zipcodes.len(), 2);
+        let c = &v.zipcodes[0].candidates;
+        assert_eq!(c[0].gates, ["passed", "failed", "skipped"]);
+        assert_eq!(c[0].rank, None);
+        assert_eq!(c[0].share, "550000000000000000");
+        assert_eq!(c[0].flags, ["fabrication"]);
+        assert_eq!(c[1].hotkey, "");
+        assert!(c[1].gates.is_empty());
+        assert_eq!(c[1].share, "0");
+        assert!(v.zipcodes[1].candidates.is_empty());
+        assert_eq!(v.miners[0].ppb, 1_000_000_000);
+        // Not an object at all: no zipcodes, no panic.
+        assert!(
+            ReportView::from_report(&report(serde_json::json!(3)))
+                .zipcodes
+                .is_empty()
+        );
+    }
+}

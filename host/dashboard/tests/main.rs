@@ -1,5 +1,6 @@
 //! The dashboard's integration tests, one binary: each file of `tests/` is a module.
 
+mod api;
 mod browser;
 mod coordinator;
 mod validator;
