@@ -7,6 +7,7 @@ mod component_inspect;
 mod deploy;
 mod devnet;
 mod miner_crash;
+mod ops;
 mod policy_cli;
 mod readme_commands;
 mod scraper_test_cli;

@@ -144,7 +144,7 @@ impl CoordinatorArgs {
     }
 }
 
-/// Runs `resi coordinator` until Ctrl-C.
+/// Runs `resi coordinator` until SIGTERM or SIGINT (Ctrl-C).
 pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
     let table = match &args.zipcodes {
@@ -164,14 +164,25 @@ pub fn run(args: CoordinatorArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("starting the coordinator")?;
         println!(
-            "coordinator: {rows} zipcodes, {}-second epochs, target {} listings, data in {}, listening on {}; Ctrl-C to stop",
+            "coordinator: {rows} zipcodes, {}-second epochs, target {} listings, data in {}, listening on {}; Ctrl-C or SIGTERM to stop",
             config.epoch_length_secs,
             config.selection.target_listings,
             config.data_dir.display(),
             running.url()
         );
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        let shutdown = resi_ops::Shutdown::new();
+        shutdown
+            .on_signals()
+            .context("installing the SIGTERM/SIGINT handlers")?;
+        shutdown.wait().await;
+        // Requests in flight are answered (each is bounded by --request-timeout); every write is
+        // an SQLite transaction, so nothing is half-stored either way.
         running.shutdown().await;
+        println!(
+            "coordinator stopped ({}); state in {}",
+            shutdown.reason().unwrap_or_default(),
+            config.data_dir.display()
+        );
         Ok(ExitCode::SUCCESS)
     })
 }
