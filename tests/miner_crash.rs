@@ -499,12 +499,14 @@ async fn sigterm_mid_upload_finishes_the_upload_and_the_next_start_resumes() {
     let server = serve_market(market.clone(), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("serve market");
-    let zips: Vec<String> = ["19103", "10001", "60614", "94110", "02139", "73301", "30301"]
-        .iter()
-        .filter(|z| market.count(z) > 0)
-        .take(4)
-        .map(|z| z.to_string())
-        .collect();
+    let zips: Vec<String> = [
+        "19103", "10001", "60614", "94110", "02139", "73301", "30301",
+    ]
+    .iter()
+    .filter(|z| market.count(z) > 0)
+    .take(4)
+    .map(|z| z.to_string())
+    .collect();
     assert!(zips.len() >= 3, "too few market zipcodes: {zips:?}");
     let wallet_path = tmp.path().join("wallets");
     let hk =
@@ -561,10 +563,16 @@ async fn sigterm_mid_upload_finishes_the_upload_and_the_next_start_resumes() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let log = cmd.log_text();
-    println!("stopped {} ms after SIGTERM: {status}", signalled.elapsed().as_millis());
+    println!(
+        "stopped {} ms after SIGTERM: {status}",
+        signalled.elapsed().as_millis()
+    );
     assert!(status.success(), "{status}\n{log}");
     assert!(log.contains("miner stopped (SIGTERM received)"), "{log}");
-    assert!(log.contains(" left: "), "the miner did not say what was left:\n{log}");
+    assert!(
+        log.contains(" left: "),
+        "the miner did not say what was left:\n{log}"
+    );
     // The upload in hand was finished, not cut.
     assert!(
         coord.uploads.lock().expect("lock").len() > done_before,
@@ -589,7 +597,11 @@ async fn sigterm_mid_upload_finishes_the_upload_and_the_next_start_resumes() {
     assert!(ok, "{line}\n{}", cmd.log_text());
     let got = uploaded(&coord.store, &hk, &zips).await;
     for zip in &zips {
-        assert_eq!(got[zip].len(), market.count(zip) as usize, "listings of {zip}");
+        assert_eq!(
+            got[zip].len(),
+            market.count(zip) as usize,
+            "listings of {zip}"
+        );
     }
     assert_completed(&coord, &zips);
 }

@@ -571,7 +571,10 @@ mod killed {
                         && log.contains("left unfinished"),
                     "{log}"
                 );
-                assert!(report_of(&store_dir, &crash_hk).is_none(), "published mid-epoch");
+                assert!(
+                    report_of(&store_dir, &crash_hk).is_none(),
+                    "published mid-epoch"
+                );
                 continue;
             }
             if let Some(status) = status {
@@ -589,7 +592,10 @@ mod killed {
             chain_failure = status.map(|s| (s, log));
         }
         let killed = report.iter().filter(|l| l.starts_with("killed")).count();
-        let terminated = report.iter().filter(|l| l.starts_with("terminated")).count();
+        let terminated = report
+            .iter()
+            .filter(|l| l.starts_with("terminated"))
+            .count();
         println!("{killed} kills, {terminated} SIGTERM");
         assert_eq!(terminated, 1, "the SIGTERM step did not run: {report:#?}");
 

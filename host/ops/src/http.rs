@@ -29,7 +29,10 @@ pub fn routes(registry: crate::Registry, health: Arc<Health>) -> Router {
 }
 
 async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], encode(&ops.registry))
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        encode(&ops.registry),
+    )
 }
 
 async fn healthcheck(State(ops): State<Ops>) -> impl IntoResponse {
