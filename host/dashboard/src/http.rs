@@ -9,8 +9,10 @@
 //! - `GET /dashboard/api/epochs/{id}`: the [`EpochView`] (404 when unknown, 400 for an id that
 //!   is not one).
 //!
-//! Answers are cached for [`CACHE_TTL`] (at most [`CACHE_ENTRIES`] epochs) and at most
-//! [`MAX_BUILDS`] views are built at once, so reloading the page does not re-read the store.
+//! Answers are cached for [`CACHE_TTL`], views of epochs whose deadline is more than
+//! [`SETTLED_AFTER`] past for [`SETTLED_TTL`] (at most [`CACHE_ENTRIES`] epochs, the oldest
+//! dropped first), and at most [`MAX_BUILDS`] views are built at once, so reloading the page or
+//! walking the epoch list does not re-read the store each time.
 
 use crate::source::{DashboardError, EpochSource, valid_epoch_id};
 use crate::view::{EpochSummary, EpochView};
@@ -25,6 +27,10 @@ use std::time::{Duration, Instant};
 
 /// How long an answer is reused.
 pub const CACHE_TTL: Duration = Duration::from_secs(10);
+/// How long after its deadline an epoch counts as settled (its reports are in).
+pub const SETTLED_AFTER: Duration = Duration::from_secs(3600);
+/// How long the view of a settled epoch is reused.
+pub const SETTLED_TTL: Duration = Duration::from_secs(300);
 /// Epoch views cached at most.
 pub const CACHE_ENTRIES: usize = 32;
 /// Views built at once.
@@ -41,7 +47,8 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsa
                    connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
                    frame-ancestors 'none'";
 
-type Cache<T> = Mutex<HashMap<String, (Instant, Arc<T>)>>;
+/// Cached views: when built, for how long, the view.
+type Cache<T> = Mutex<HashMap<String, (Instant, Duration, Arc<T>)>>;
 
 struct Dashboard {
     source: Arc<dyn EpochSource>,
@@ -115,6 +122,18 @@ fn fresh(at: Instant) -> bool {
     at.elapsed() < CACHE_TTL
 }
 
+/// How long `view` is reused.
+fn ttl(view: &Option<EpochView>) -> Duration {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let settled_ms = i64::try_from(SETTLED_AFTER.as_millis()).unwrap_or(i64::MAX);
+    match view.as_ref().and_then(|v| v.deadline_ms) {
+        Some(dl) if now_ms.saturating_sub(dl) > settled_ms => SETTLED_TTL,
+        _ => CACHE_TTL,
+    }
+}
+
 async fn epochs(State(d): State<Arc<Dashboard>>) -> Response {
     let cached = d
         .list
@@ -152,8 +171,8 @@ async fn epoch(State(d): State<Arc<Dashboard>>, Path(id): Path<String>) -> Respo
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .get(&id)
-        .filter(|(at, _)| fresh(*at))
-        .map(|(_, v)| v.clone());
+        .filter(|(at, ttl, _)| at.elapsed() < *ttl)
+        .map(|(_, _, v)| v.clone());
     let view = match cached {
         Some(v) => v,
         None => {
@@ -164,11 +183,18 @@ async fn epoch(State(d): State<Arc<Dashboard>>, Path(id): Path<String>) -> Respo
                 Ok(v) => {
                     let v = Arc::new(v);
                     let mut views = d.views.lock().unwrap_or_else(PoisonError::into_inner);
-                    views.retain(|_, (at, _)| fresh(*at));
-                    if views.len() >= CACHE_ENTRIES {
-                        views.clear();
+                    views.retain(|_, (at, ttl, _)| at.elapsed() < *ttl);
+                    while views.len() >= CACHE_ENTRIES {
+                        let Some(oldest) = views
+                            .iter()
+                            .min_by_key(|(_, (at, _, _))| *at)
+                            .map(|(k, _)| k.clone())
+                        else {
+                            break;
+                        };
+                        views.remove(&oldest);
                     }
-                    views.insert(id.clone(), (Instant::now(), v.clone()));
+                    views.insert(id.clone(), (Instant::now(), ttl(&v), v.clone()));
                     v
                 }
                 Err(e) => return failed(&e),
