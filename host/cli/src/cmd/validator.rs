@@ -163,7 +163,7 @@ pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
                         ..Default::default()
                     },
                 };
-                let ops = Ops::new();
+                let mut ops = Ops::new();
                 ops.shutdown
                     .on_signals()
                     .context("installing the SIGTERM/SIGINT handlers")?;
@@ -171,7 +171,8 @@ pub fn run(cmd: Cmd) -> anyhow::Result<ExitCode> {
                     Some(addr) => {
                         let mut registry = resi_ops::metrics::new_registry();
                         ops.metrics.register(&mut registry);
-                        let dashboard = validator_router(&r.common);
+                        let (dashboard, source) = validator_router(&r.common)?;
+                        ops.dashboard = Some(source);
                         Some(
                             resi_ops::serve(
                                 addr,
@@ -204,6 +205,9 @@ struct Ops {
     metrics: ValidatorMetrics,
     health: Arc<resi_ops::Health>,
     shutdown: resi_ops::Shutdown,
+    /// The dashboard's source when `--metrics-addr` serves it: told each epoch's facts (which
+    /// no report holds) and the permitted validators.
+    dashboard: Option<Arc<resi_dashboard::ValidatorSource>>,
 }
 
 impl Ops {
@@ -212,13 +216,24 @@ impl Ops {
             metrics: ValidatorMetrics::new(),
             health: Arc::new(resi_ops::Health::new("validator")),
             shutdown: resi_ops::Shutdown::new(),
+            dashboard: None,
         }
     }
 }
 
-/// The epoch dashboard's routes over this validator's reports.
-fn validator_router(_c: &CommonArgs) -> axum::Router {
-    axum::Router::new()
+/// The epoch dashboard (`/dashboard`) over this validator's reports in the store and its
+/// database.
+fn validator_router(
+    c: &CommonArgs,
+) -> anyhow::Result<(axum::Router, Arc<resi_dashboard::ValidatorSource>)> {
+    let hotkey = c.wallet.load_hotkey()?;
+    let store = match c.s3.config() {
+        Some(s3) => Store::s3(s3)?,
+        None => Store::local(&c.store)?,
+    };
+    let db = Arc::new(Db::open(&c.db)?);
+    let source = Arc::new(resi_dashboard::ValidatorSource::new(store, hotkey.ss58()).with_db(db));
+    Ok((resi_dashboard::router(source.clone()), source))
 }
 
 /// Runs one epoch's work unless shutdown comes first. An epoch cut short publishes nothing:
@@ -439,6 +454,9 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>, ops: &Ops) -> anyhow:
         verifier: verifier(&c.verifier, &c.routing)?,
         metrics: ops.metrics.clone(),
     };
+    if let Some(d) = &ops.dashboard {
+        d.record_facts(&s.facts);
+    }
     let result = validator.validate(&s.facts).await?;
     ops.health
         .progress(format!("epoch {} validated", s.facts.epoch_id));
@@ -475,6 +493,11 @@ async fn score(c: CommonArgs, chain: Option<WeightTarget>, ops: &Ops) -> anyhow:
         let run = validator
             .agree_and_weigh(result, &chain, netuid, &weights)
             .await?;
+        if let Some(d) = &ops.dashboard
+            && let Ok(m) = resi_chain::Chain::metagraph(&chain, netuid).await
+        {
+            d.set_peers(Peers::from_metagraph(&m));
+        }
         ops.health.progress(format!(
             "epoch {}: agreement {}/{}, weights {}",
             run.agreement.epoch_id,
