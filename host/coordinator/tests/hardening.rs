@@ -405,6 +405,19 @@ async fn stalled_bodies_end_by_the_request_and_idle_timeouts() {
         (body.status_code, body.error.as_deref()),
         (408, Some("Request Timeout"))
     );
+    // ... counted as a refusal for the timeout on its route.
+    let metrics = reqwest::get(format!("{}/metrics", srv.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        "resi_coordinator_refusals_total{reason=\"timeout\"} 1",
+        "resi_coordinator_http_requests_total{endpoint=\"/api/v1/zipcode-assignments/status\",method=\"POST\",status=\"408\"} 1",
+    ] {
+        assert!(metrics.contains(series), "{series} not in\n{metrics}");
+    }
 
     // An upload (exempt from the request timeout) whose body stops: closed by the idle timeout.
     stalled_request(
