@@ -100,7 +100,7 @@ fn flags_from_file(cmd: &Command, set: &ArgMatches, path: &Path) -> anyhow::Resu
             bail!(
                 "--config {}: unknown key `{key}`: not a flag of `{}` (see `resi config example`)",
                 path.display(),
-                cmd.get_name()
+                cmd.get_bin_name().unwrap_or(cmd.get_name())
             );
         };
         let given = |a: &Arg| {
