@@ -27,8 +27,16 @@ const SHUTDOWN_BOUND_SECS: u64 = 30;
 /// How far above the bound a stop timeout must be at least.
 const STOP_SLACK_SECS: u64 = 5;
 
-/// (role, its command words, what ExecStart and pm2 must pass besides `--config`)
-const ROLES: &[(&str, &[&str], &[(&str, &str)])] = &[
+/// A role: its name, its command words, and the flags ExecStart and pm2 must pass besides
+/// `--config` (flag, value).
+type RoleSpec = (
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
+/// Every long-running role.
+const ROLES: &[RoleSpec] = &[
     (
         "coordinator",
         &["coordinator"],
