@@ -10,6 +10,7 @@ mod miner_crash;
 mod ops;
 mod policy_cli;
 mod readme_commands;
+mod scraper_project;
 mod scraper_test_cli;
 mod sources_cli;
 mod validator_cli;

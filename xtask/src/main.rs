@@ -8,6 +8,7 @@
 
 mod fuzz;
 mod guests;
+mod python;
 mod test;
 
 use anyhow::{Context, Result};
@@ -98,8 +99,17 @@ fn main() -> Result<()> {
             check_reproducible,
             check_release,
         } => {
-            let built = guests::build_all(&guests::default_target_dir()?)?;
-            guests::publish(&built)?;
+            let target = guests::default_target_dir()?;
+            let built = guests::build_all(&target)?;
+            let mut all = built.clone();
+            match python::find_tool() {
+                Some(tool) => all.extend(python::build_all(&tool, &target)?),
+                None => eprintln!(
+                    "componentize-py not found: the Python guests are not built \
+                     (`cargo xtask test` installs it into its venv)"
+                ),
+            }
+            guests::publish(&all)?;
             if check_reproducible {
                 guests::check_reproducible(&built)?;
             }

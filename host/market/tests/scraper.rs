@@ -2,6 +2,10 @@
 //! market on loopback: it emits exactly the market's homes for a zipcode, also through injected
 //! faults and rate limiting, stops at the task deadline, and verifies single homes by zpid.
 //!
+//! Its Python port (`market-scraper-py`, guests/scrapers/market-py, built with componentize-py)
+//! passes the same scenarios, run one after the other on one loaded component (compiling the
+//! Python interpreter's component takes tens of seconds in a debug build).
+//!
 //! The test host's `fetch` is a plain pass-through with reqwest (no allowlist): the manifest-
 //! enforcing host lives elsewhere; this test is about the scraper and the market.
 
@@ -10,7 +14,7 @@ use resi_market::{
 };
 use resi_sandbox::SandboxError;
 use resi_sandbox::scraper::wit::*;
-use resi_sandbox::scraper::{HostAbort, ScraperEngine, ScraperEngineOptions, ScraperHost};
+use resi_sandbox::scraper::{HostAbort, Scraper, ScraperEngine, ScraperEngineOptions, ScraperHost};
 use resi_testkit::guest;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -178,10 +182,8 @@ fn assert_same_as_market(server: &MarketServer, zipcode: &str, emitted: &[Listin
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scraper_emits_exactly_the_market_listings() {
+async fn scraper_emits_exactly_the_market_listings(scraper: &Scraper<PassThrough>) {
     let server = start(config(46, HttpBehavior::default())).await;
-    let scraper = engine().load(&guest("market-scraper")).expect("load");
     for (zip, page_size) in [("19103", "100"), ("94105", "41")] {
         let run = scraper
             .scrape(
@@ -215,8 +217,7 @@ async fn scraper_emits_exactly_the_market_listings() {
     server.shutdown().await.expect("shutdown");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scraper_retries_through_injected_faults() {
+async fn scraper_retries_through_injected_faults(scraper: &Scraper<PassThrough>) {
     let http = HttpBehavior {
         faults: Faults {
             rate: 0.35,
@@ -225,7 +226,6 @@ async fn scraper_retries_through_injected_faults() {
         ..HttpBehavior::default()
     };
     let server = start(config(46, http)).await;
-    let scraper = engine().load(&guest("market-scraper")).expect("load");
     let run = scraper
         .scrape(
             PassThrough::new(),
@@ -239,8 +239,7 @@ async fn scraper_retries_through_injected_faults() {
     server.shutdown().await.expect("shutdown");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scraper_waits_out_rate_limits() {
+async fn scraper_waits_out_rate_limits(scraper: &Scraper<PassThrough>) {
     // One token per second and no burst: back-to-back pages are answered 429 + Retry-After: 1.
     let http = HttpBehavior {
         rate_limit: Some(RateLimit {
@@ -252,7 +251,6 @@ async fn scraper_waits_out_rate_limits() {
         ..HttpBehavior::default()
     };
     let server = start(config(46, http)).await;
-    let scraper = engine().load(&guest("market-scraper")).expect("load");
     let run = scraper
         .scrape(
             PassThrough::new(),
@@ -265,10 +263,8 @@ async fn scraper_waits_out_rate_limits() {
     server.shutdown().await.expect("shutdown");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scraper_stops_at_the_deadline() {
+async fn scraper_stops_at_the_deadline(scraper: &Scraper<PassThrough>) {
     let server = start(config(46, HttpBehavior::default())).await;
-    let scraper = engine().load(&guest("market-scraper")).expect("load");
     let mut t = task(&server, "19103", &[]);
     t.deadline_ms = now_ms().saturating_sub(1_000);
     let run = scraper.scrape(PassThrough::new(), &t).await;
@@ -301,14 +297,12 @@ fn listing_ref(zpid: Option<&str>, mls_id: Option<&str>, zipcode: &str) -> Listi
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn verify_finds_real_homes_and_not_fabricated_ones() {
+async fn verify_finds_real_homes_and_not_fabricated_ones(scraper: &Scraper<PassThrough>) {
     let http = HttpBehavior {
         faults: Faults { rate: 0.3, seed: 5 },
         ..HttpBehavior::default()
     };
     let server = start(config(46, http)).await;
-    let scraper = engine().load(&guest("market-scraper")).expect("load");
     let cfg = vec![("base_url".to_string(), server.base_url())];
     let home = server.market().listing("19103", 7).expect("home");
 
@@ -360,13 +354,11 @@ async fn verify_finds_real_homes_and_not_fabricated_ones() {
     server.shutdown().await.expect("shutdown");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn verify_is_unverifiable_when_the_market_is_down() {
+async fn verify_is_unverifiable_when_the_market_is_down(scraper: &Scraper<PassThrough>) {
     let server = start(config(46, HttpBehavior::default())).await;
     let base = server.base_url();
     let zpid = server.market().listing("19103", 0).expect("home").zpid;
     server.shutdown().await.expect("shutdown");
-    let scraper = engine().load(&guest("market-scraper")).expect("load");
     let cfg = vec![
         ("base_url".to_string(), base),
         ("max_attempts".to_string(), "2".to_string()),
@@ -383,4 +375,50 @@ async fn verify_is_unverifiable_when_the_market_is_down() {
         Err(other) => panic!("expected the guest's error, got {other}"),
         Ok(v) => panic!("verified against a stopped market: {v:?}"),
     }
+}
+
+/// Loads a published guest (the Rust market scraper or its Python port).
+fn load(name: &str) -> Scraper<PassThrough> {
+    engine().load(&guest(name)).expect("load")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_emits_exactly_the_market_listings() {
+    scraper_emits_exactly_the_market_listings(&load("market-scraper")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_retries_through_injected_faults() {
+    scraper_retries_through_injected_faults(&load("market-scraper")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_waits_out_rate_limits() {
+    scraper_waits_out_rate_limits(&load("market-scraper")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_stops_at_the_deadline() {
+    scraper_stops_at_the_deadline(&load("market-scraper")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_verify_finds_real_homes_and_not_fabricated_ones() {
+    verify_finds_real_homes_and_not_fabricated_ones(&load("market-scraper")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_verify_is_unverifiable_when_the_market_is_down() {
+    verify_is_unverifiable_when_the_market_is_down(&load("market-scraper")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_port_passes_the_same_scenarios() {
+    let scraper = load("market-scraper-py");
+    scraper_emits_exactly_the_market_listings(&scraper).await;
+    scraper_retries_through_injected_faults(&scraper).await;
+    scraper_waits_out_rate_limits(&scraper).await;
+    scraper_stops_at_the_deadline(&scraper).await;
+    verify_finds_real_homes_and_not_fabricated_ones(&scraper).await;
+    verify_is_unverifiable_when_the_market_is_down(&scraper).await;
 }

@@ -3,6 +3,7 @@
 
 mod gate;
 mod hostile_emit;
+mod hostile_python;
 
 #[test]
 fn every_test_file_is_a_module() {

@@ -11,5 +11,6 @@ pub mod miner;
 pub mod policy;
 pub mod s3;
 pub mod scraper;
+pub mod scraper_project;
 pub mod validator;
 pub mod wallet;

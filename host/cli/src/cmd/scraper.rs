@@ -41,6 +41,27 @@ pub enum ScraperCmd {
     ///   resi scraper count redfin.toml --zipcodes-file candidates.txt --out market.csv
     #[command(verbatim_doc_comment)]
     Count(CountArgs),
+    /// Create a scraper project: source, scraper.toml, the WIT, README and test.sh.
+    ///
+    /// Python projects are the Python market scraper with resi's Python SDK (resi_scraper.py:
+    /// requests with retries and Retry-After, batches, listing helpers), built with
+    /// componentize-py; Rust projects use wit-bindgen and build for wasm32-wasip2. Both scrape
+    /// `resi market` as they are: build, test, then change them for your source.
+    ///
+    /// Examples:
+    ///   resi scraper new my-scraper                      # Python, in ./my-scraper
+    ///   resi scraper new my-scraper --lang rust --dir scrapers/mine
+    ///   cd my-scraper && ./test.sh                       # build + scrape resi market once
+    #[command(verbatim_doc_comment)]
+    New(super::scraper_project::NewArgs),
+    /// Build a scraper project (Python: componentize-py; Rust: cargo for wasm32-wasip2) and
+    /// write the component's sha256 into its scraper.toml.
+    ///
+    /// Examples:
+    ///   resi scraper build                 # the project in the current folder
+    ///   resi scraper build my-scraper --componentize-py ~/.venv/bin/componentize-py
+    #[command(verbatim_doc_comment)]
+    Build(super::scraper_project::BuildArgs),
 }
 
 /// Arguments of `resi scraper count`.
@@ -88,6 +109,8 @@ pub fn run(cmd: ScraperCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         ScraperCmd::Test(args) => test(args),
         ScraperCmd::Count(args) => count(args),
+        ScraperCmd::New(args) => super::scraper_project::new(args),
+        ScraperCmd::Build(args) => super::scraper_project::build(args),
     }
 }
 
