@@ -87,7 +87,12 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 
 /// Builds one Python project (`app.py` in `project`, plus `extra` module folders) into a
 /// component with `tool`; the WIT is `wit/scraper` of the repository.
-pub fn build_project(tool: &Path, project: &Path, extra: &[PathBuf], stage: &Path) -> Result<Vec<u8>> {
+pub fn build_project(
+    tool: &Path,
+    project: &Path,
+    extra: &[PathBuf],
+    stage: &Path,
+) -> Result<Vec<u8>> {
     let root = crate::repo_root()?;
     if stage.exists() {
         std::fs::remove_dir_all(stage)?;
