@@ -6,8 +6,14 @@ componentize-py components too. Config `mode` picks the behaviour:
 - flood: emits batches of 1,000 listings without end (stopped by the manifest's max_listings);
 - huge: emits one listing with a 1 MiB address (refused by the host's listing checks);
 - fetch: GETs config `url` (outside the allowlist: refused by the host);
-- raise: raises an exception that is not the world's error (a trap, not a crash).
+- raise: raises an exception that is not the world's error (a trap, not a crash);
+- socket: opens a TCP connection to 127.0.0.1:`port` itself, past the host's fetch (WASI
+  sockets are linked, but the engine grants no network: refused);
+- file: reads /etc/passwd (no directory is preopened: not found).
 """
+
+import encodings.idna  # noqa: F401 (socket's address encoding, imported at build time)
+import socket
 
 from wit_world import exports
 from wit_world.exports.scraper import ScraperInfo, ScrapeSummary
@@ -56,6 +62,21 @@ class Scraper(exports.Scraper):
                 log(Level.WARN, str(e))
                 raise Err(str(e))
             raise Err(f"GET {url} was allowed")
+        if mode == "socket":
+            port = int(config_value(task.config, "port", "9"))
+            try:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.connect(("127.0.0.1", port))
+            except Exception as e:
+                raise Err(f"refused: {type(e).__name__}: {e}")
+            raise Err(f"connected to 127.0.0.1:{port}")
+        if mode == "file":
+            try:
+                with open("/etc/passwd") as f:
+                    f.read()
+            except OSError as e:
+                raise Err(f"refused: {type(e).__name__}: {e}")
+            raise Err("read a host file")
         if mode == "raise":
             raise ValueError("not the world's error type")
         raise Err(f"unknown mode {mode!r}")

@@ -2,7 +2,8 @@
 //! the same limit as its Rust counterpart (`hostile-scraper`), through the manifest-enforcing
 //! host, and the host keeps working afterwards: an endless loop by the timeout, a memory bomb
 //! by the memory limit, an emit flood by the manifest's listing cap, a fetch outside the
-//! allowlist by the gate, an uncaught exception as a trap. One component is loaded for all of
+//! allowlist by the gate, an uncaught exception as a trap; and what componentize-py's WASI
+//! imports could reach stays closed: a socket of its own is refused, host files are absent. One component is loaded for all of
 //! them (compiling the Python interpreter's component takes tens of seconds in a debug build).
 
 use resi_sandbox::SandboxError;
@@ -94,6 +95,27 @@ async fn hostile_python_guests_are_stopped_by_the_same_limits() {
         // One call, refused by the gate and not retried (a refusal is final for the SDK).
         assert_eq!(run.host.requests, 1, "{url}");
     }
+
+    // A socket of its own, past the host's fetch: WASI sockets are linked (componentize-py
+    // imports them) but the engine grants no network, so the connect is refused and the
+    // listener never sees a connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let run = scraper
+        .scrape(host(100), &task("socket", &[("port", &port)]))
+        .await;
+    let err = run.result.expect_err("no socket").to_string();
+    println!("socket: {err}");
+    assert!(err.contains("refused:"), "{err}");
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the guest reached the listener"
+    );
+    // A file of the host: no directory is preopened.
+    let run = scraper.scrape(host(100), &task("file", &[])).await;
+    let err = run.result.expect_err("no file").to_string();
+    assert!(err.contains("refused: FileNotFoundError"), "{err}");
 
     // An uncaught exception (not the world's error type): a trap, not a crash.
     let run = scraper.scrape(host(100), &task("raise", &[])).await;
