@@ -2,5 +2,6 @@
 
 mod api;
 mod browser;
+mod common;
 mod coordinator;
 mod validator;

@@ -7,20 +7,18 @@
 //! every candidate's gates, and the agreement `resi_validator::agreement` computes.
 
 use crate::browser;
-use futures::future::BoxFuture;
+use crate::common::{self, TruthVerifier};
 use resi_core::keys::Hotkey;
 use resi_core::listing::Listing;
 use resi_dashboard::ValidatorSource;
 use resi_sandbox::policy::wit;
 use resi_store::Store;
-use resi_submission::{ScraperInfo, UnsignedManifest, write_listings};
 use resi_validator::db::Db;
 use resi_validator::report::{ConsensusLevel, validator_prefix};
 use resi_validator::{
-    AssignmentFacts, EpochFacts, IngestOptions, Peers, PolicyPin, ValidatorConfig, Verifier,
-    VerifyAnswer, agreement, validate_epoch,
+    AssignmentFacts, EpochFacts, IngestOptions, Peers, PolicyPin, ValidatorConfig, agreement,
+    validate_epoch,
 };
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,48 +29,9 @@ fn key(n: u8) -> Hotkey {
     Hotkey::from_seed(&[n; 32])
 }
 
-/// Writes an honest signed submission (parquet first, manifest last), as the miner does.
+/// [`common::submit`] for this test's epoch.
 async fn submit(store: &Store, hk: &Hotkey, zipcode: &str, l: &[Listing]) {
-    let parquet = write_listings(l).unwrap();
-    let m = UnsignedManifest {
-        epoch_id: EPOCH.into(),
-        nonce: NONCE.into(),
-        hotkey: hk.ss58(),
-        zipcode: zipcode.into(),
-        listing_count: l.len() as u64,
-        parquet_sha256: resi_submission::sha256_hex(&parquet),
-        parquet_size: parquet.len() as u64,
-        scraper: ScraperInfo {
-            name: "test".into(),
-            version: "1".into(),
-            wasm_sha256: "00".repeat(32),
-        },
-        mining_start_time: "2025-10-01T16:00:00Z".into(),
-        mining_end_time: "2025-10-01T17:00:00Z".into(),
-    }
-    .sign(hk);
-    let p = format!("data/hotkey={}/epoch={EPOCH}/zipcode={zipcode}/", hk.ss58());
-    store
-        .put(&format!("{p}listings.parquet"), parquet)
-        .await
-        .unwrap();
-    store
-        .put(&format!("{p}manifest.json"), m.to_json_bytes())
-        .await
-        .unwrap();
-}
-
-/// A verifier that knows the real listings by zpid.
-struct TruthVerifier(BTreeMap<String, wit::Listing>);
-
-impl Verifier for TruthVerifier {
-    fn verify(&self, t: wit::ListingRef) -> BoxFuture<'static, Result<VerifyAnswer, String>> {
-        let r = match t.zpid.as_ref().and_then(|z| self.0.get(z)) {
-            Some(l) => Ok(VerifyAnswer::Found(l.clone())),
-            None => Ok(VerifyAnswer::NotFound),
-        };
-        Box::pin(async move { r })
-    }
+    common::submit(store, hk, EPOCH, NONCE, zipcode, l).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
