@@ -209,16 +209,17 @@ impl Miner {
     }
 
     /// Retries `f` with exponential backoff until it succeeds or `deadline` passes (None:
-    /// forever). Every failure is logged with what was being done.
+    /// forever). Every failure is logged with what was being done, and counted under `label`
+    /// in `resi_miner_retries_total{what}`.
     async fn retry<T, E: Reason, Fut: Future<Output = Result<T, E>>>(
         &self,
         what: &str,
+        label: &'static str,
         deadline: Option<DateTime<Utc>>,
         mut f: impl FnMut() -> Fut,
     ) -> Result<T, String> {
         let mut delay = Duration::from_millis(500);
         let mut attempt = 1u32;
-        let label = retry_label(what);
         loop {
             match f().await {
                 Ok(v) => {
@@ -263,9 +264,12 @@ impl Miner {
                 return Ok(done);
             }
             let a = match self
-                .retry("fetching the current assignment", None, || {
-                    self.client.assignment_current()
-                })
+                .retry(
+                    "fetching the current assignment",
+                    "assignment",
+                    None,
+                    || self.client.assignment_current(),
+                )
                 .await
             {
                 Ok(a) => a,
@@ -332,7 +336,7 @@ impl Miner {
         if !db.started_reported(&epoch_id)? {
             let update = self.status(a, MinerStatus::InProgress, false, None, None);
             match self
-                .retry("reporting IN_PROGRESS", Some(deadline), || {
+                .retry("reporting IN_PROGRESS", "status", Some(deadline), || {
                     self.client.report_status(&update)
                 })
                 .await
@@ -468,6 +472,7 @@ impl Miner {
         let final_status = match self
             .retry(
                 "reporting the final status",
+                "status",
                 Some(deadline + chrono::Duration::minutes(10)),
                 || self.client.report_status(&update),
             )
@@ -754,6 +759,7 @@ impl Miner {
             let r = self
                 .retry(
                     &what,
+                    "upload",
                     Some(deadline + chrono::Duration::minutes(5)),
                     || async {
                         let grant = self.current_grant().await?;
@@ -800,19 +806,6 @@ impl Miner {
         self.cfg.health.progress(format!("uploaded {zip}"));
         tracing::info!(zipcode = %zip, files = files.len(), "uploaded");
         Ok(())
-    }
-}
-
-/// The `what` label of a retried call's description.
-fn retry_label(what: &str) -> &'static str {
-    if what.starts_with("uploading") {
-        "upload"
-    } else if what.starts_with("reporting") {
-        "status"
-    } else if what.starts_with("fetching") {
-        "assignment"
-    } else {
-        "other"
     }
 }
 
