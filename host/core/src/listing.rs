@@ -179,11 +179,15 @@ impl Listing {
     /// half away from zero; absent when that is negative, not finite or beyond `u32`. A
     /// consensus rule: validators feed the policy exactly this.
     pub fn bathrooms_hundredths(&self) -> Option<u32> {
-        self.bathrooms.and_then(|b| {
-            let h = (b * 100.0).round();
-            (h.is_finite() && h >= 0.0 && h <= f64::from(u32::MAX)).then_some(h as u32)
-        })
+        self.bathrooms.and_then(hundredths)
     }
+}
+
+/// Bathrooms as whole hundredths ([`Listing::bathrooms_hundredths`]): `b × 100` rounded half
+/// away from zero; `None` when that is negative, not finite or beyond `u32`.
+pub fn hundredths(b: f64) -> Option<u32> {
+    let h = (b * 100.0).round();
+    (h.is_finite() && h >= 0.0 && h <= f64::from(u32::MAX)).then_some(h as u32)
 }
 
 /// The normalized address of the uniqueness rule (`docs/listing.md`, G2): lower case, every

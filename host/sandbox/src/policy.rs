@@ -41,6 +41,9 @@ mod bindings_1_1 {
 pub mod wit {
     pub use super::bindings::exports::resi::policy::types::*;
     pub use super::bindings::exports::resi::types::listing::{Listing, ListingRef};
+    /// The head of a submission as `resi:policy@1.1.0` takes it: everything but its
+    /// listings, which are the next `listings` of the zipcode's listing batch.
+    pub use super::bindings_1_1::exports::resi::policy::types::Submission as SubmissionHead;
 }
 
 use wit::{
@@ -50,6 +53,10 @@ use wit::{
 /// Fuel budget of one policy call. Part of consensus: a validator with a different budget
 /// could run out where others do not, so it is a constant, not a setting.
 pub const POLICY_FUEL_PER_CALL: u64 = 50_000_000_000;
+
+/// Why a 1.0.0 policy cannot be called on submission heads.
+const HEADS_ONLY: &str =
+    "resi:policy/policy@1.1.0 (this policy exports 1.0.0, which takes listing records)";
 
 /// Default memory limit of a policy instance (1 GiB).
 pub const POLICY_MEMORY_BYTES: usize = 1 << 30;
@@ -194,8 +201,54 @@ pub fn encode_batch(submissions: &[Submission]) -> Vec<u8> {
     w.finish()
 }
 
+/// The listings of a listing batch as records, in batch order (the reverse of
+/// [`encode_batch`]; the batch must hold exactly `count` listings).
+pub fn decode_batch(
+    batch: &[u8],
+    count: u64,
+) -> Result<Vec<wit::Listing>, resi_rules::batch::BatchError> {
+    let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(1 << 20));
+    let mut reader = resi_rules::batch::BatchReader::new(batch);
+    while let Some(view) = reader.next_listing() {
+        if out.len() as u64 == count {
+            return Err(resi_rules::batch::BatchError::Count {
+                expected: count,
+                found: count + 1,
+            });
+        }
+        out.push(listing_of_view(&view?));
+    }
+    if out.len() as u64 != count {
+        return Err(resi_rules::batch::BatchError::Count {
+            expected: count,
+            found: out.len() as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// The record of a listing read from a batch.
+pub fn listing_of_view(v: &resi_rules::batch::ListingView<'_>) -> wit::Listing {
+    wit::Listing {
+        zpid: v.zpid.map(str::to_string),
+        mls_id: v.mls_id.map(str::to_string),
+        address: v.address.to_string(),
+        zipcode: v.zipcode.to_string(),
+        price: v.price,
+        bedrooms: v.bedrooms,
+        bathrooms_hundredths: v.bathrooms_hundredths,
+        sqft: v.sqft,
+        listing_date: v.listing_date.to_string(),
+        property_type: v.property_type.to_string(),
+        listing_status: v.listing_status.to_string(),
+        days_on_market: v.days_on_market,
+        source_url: v.source_url.to_string(),
+        scraped_timestamp: v.scraped_timestamp.to_string(),
+    }
+}
+
 /// A listing as the batch writer takes it.
-fn batch_view(l: &wit::Listing) -> resi_rules::batch::ListingView<'_> {
+pub fn batch_view(l: &wit::Listing) -> resi_rules::batch::ListingView<'_> {
     resi_rules::batch::ListingView {
         zpid: l.zpid.as_deref(),
         mls_id: l.mls_id.as_deref(),
@@ -624,6 +677,88 @@ impl Policy {
         match self.abi() {
             PolicyAbi::V1_0 => Vec::new(),
             PolicyAbi::V1_1 => encode_batch(submissions),
+        }
+    }
+
+    /// `plan-zipcode` of a `resi:policy@1.1.0` policy on submission heads and their listing
+    /// batch, as the validator holds a zipcode (no listing records); `state` as for
+    /// [`Policy::plan_zipcode_batched`]. A 1.0.0 policy takes records and is refused.
+    #[allow(clippy::too_many_arguments)]
+    pub fn plan_zipcode_heads(
+        &self,
+        params: &str,
+        epoch: &Epoch,
+        assignment: &Assignment,
+        heads: &[wit::SubmissionHead],
+        batch: &[u8],
+        observations: &[Observation],
+        state: &mut Vec<u8>,
+    ) -> Result<Call<Vec<CheckRequest>>, SandboxError> {
+        self.heads_only()?;
+        let given = std::mem::take(state);
+        let call = self.call(|w, s| match w {
+            Instance::V1_0(_) => Ok(Err(HEADS_ONLY.to_string())),
+            Instance::V1_1(w) => w
+                .resi_policy_policy()
+                .call_plan_zipcode(
+                    s,
+                    params,
+                    &v1_1::epoch(epoch),
+                    &v1_1::assignment(assignment),
+                    heads,
+                    batch,
+                    &v1_1::observations(observations),
+                    &given,
+                )
+                .map(|r| r.map(|p| (v1_1::requests(p.checks), p.state))),
+        })?;
+        let (checks, next) = call.value;
+        *state = next;
+        Ok(Call {
+            value: checks,
+            fuel_used: call.fuel_used,
+            peak_memory: call.peak_memory,
+        })
+    }
+
+    /// `score-zipcode` of a `resi:policy@1.1.0` policy on submission heads and their listing
+    /// batch ([`Policy::plan_zipcode_heads`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn score_zipcode_heads(
+        &self,
+        params: &str,
+        epoch: &Epoch,
+        assignment: &Assignment,
+        total_expected: u64,
+        heads: &[wit::SubmissionHead],
+        batch: &[u8],
+        observations: &[Observation],
+        state: &[u8],
+    ) -> Result<Call<ZipcodeResult>, SandboxError> {
+        self.heads_only()?;
+        self.call(|w, s| match w {
+            Instance::V1_0(_) => Ok(Err(HEADS_ONLY.to_string())),
+            Instance::V1_1(w) => w
+                .resi_policy_policy()
+                .call_score_zipcode(
+                    s,
+                    params,
+                    &v1_1::epoch(epoch),
+                    &v1_1::assignment(assignment),
+                    total_expected,
+                    heads,
+                    batch,
+                    &v1_1::observations(observations),
+                    state,
+                )
+                .map(|r| r.map(v1_1::result)),
+        })
+    }
+
+    fn heads_only(&self) -> Result<(), SandboxError> {
+        match self.abi() {
+            PolicyAbi::V1_1 => Ok(()),
+            PolicyAbi::V1_0 => Err(SandboxError::MissingExport(HEADS_ONLY.to_string())),
         }
     }
 

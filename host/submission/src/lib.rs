@@ -28,7 +28,9 @@ pub mod manifest;
 pub mod parquet;
 pub mod upstream;
 
-pub use crate::parquet::{WriteError, listing_key, read_listings, write_listings};
+pub use crate::parquet::{
+    ListingBatch, WriteError, listing_key, read_batch, read_listings, write_listings,
+};
 pub use caps::{ROW_COST, ReadCaps, ReadError, decoded_cost, listing_cost};
 pub use key::{KeyError, ObjectKey, SubmissionFile};
 pub use manifest::{MANIFEST_VERSION, Manifest, ManifestError, ScraperInfo, UnsignedManifest};

@@ -30,7 +30,8 @@ use ::parquet::file::properties::WriterProperties;
 use ::parquet::file::reader::{FileReader, SerializedFileReader};
 use ::parquet::file::writer::SerializedFileWriter;
 use ::parquet::schema::types::Type;
-use resi_core::listing::Listing;
+use resi_core::listing::{Listing, hundredths};
+use resi_rules::batch::{self, BatchWriter, ListingView};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -328,6 +329,167 @@ pub fn read_listings(bytes: &[u8], caps: &ReadCaps) -> Result<Vec<Listing>, Read
 }
 
 fn read_listings_unguarded(bytes: &[u8], caps: &ReadCaps) -> Result<Vec<Listing>, ReadError> {
+    let mut out: Vec<Listing> = Vec::new();
+    read_groups(bytes, caps, |base, rows, cells| {
+        out.reserve(rows);
+        for row in 0..rows {
+            let at = base + row;
+            let s = |c: usize| cells.string(c, row, at).map(|v| v.map(str::to_string));
+            let req = |c: usize| s(c).map(Option::unwrap_or_default);
+            out.push(Listing {
+                zpid: s(0)?,
+                mls_id: s(1)?,
+                address: req(2)?,
+                zipcode: req(3)?,
+                price: cells.int64(4, row).map(|x| x as u64),
+                bedrooms: cells.int32(5, row).map(|x| x as u32),
+                bathrooms: cells.double(6, row),
+                sqft: cells.int32(7, row).map(|x| x as u32),
+                listing_date: req(8)?,
+                property_type: req(9)?,
+                listing_status: req(10)?,
+                days_on_market: cells.int32(11, row).map(|x| x as u32),
+                source_url: req(12)?,
+                scraped_timestamp: req(13)?,
+            });
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// `listings.parquet` read straight into a listing batch (`resi_rules::batch`): what
+/// [`read_listings`] reads, under the same caps and checks, without a record or a string
+/// allocation per listing (bathrooms become hundredths by [`resi_core::listing::hundredths`],
+/// the rule of the policy's records). The validator's in-memory form of a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingBatch {
+    /// The batch bytes.
+    pub bytes: Vec<u8>,
+    /// Listings in it (rows of the file).
+    pub listings: u64,
+    /// Their decoded size ([`crate::decoded_cost`] of the same listings as records).
+    pub decoded: u64,
+}
+
+/// Reads `listings.parquet` bytes from an untrusted source into a [`ListingBatch`], enforcing
+/// `caps` exactly as [`read_listings`] does.
+pub fn read_batch(bytes: &[u8], caps: &ReadCaps) -> Result<ListingBatch, ReadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_batch_unguarded(bytes, caps)
+    }))
+    .unwrap_or_else(|_| {
+        Err(ReadError::Corrupt(
+            "the parquet decoder failed on this file (it panicked)".into(),
+        ))
+    })
+}
+
+fn read_batch_unguarded(bytes: &[u8], caps: &ReadCaps) -> Result<ListingBatch, ReadError> {
+    let mut w: Option<BatchWriter> = None;
+    let decoded = read_groups(bytes, caps, |base, rows, cells| {
+        let w = w.get_or_insert_with(|| BatchWriter::with_capacity(cells.size_hint()));
+        for row in 0..rows {
+            let at = base + row;
+            let s = |c: usize| cells.string(c, row, at);
+            let req = |c: usize| s(c).map(Option::unwrap_or_default);
+            w.push(&ListingView {
+                zpid: s(0)?,
+                mls_id: s(1)?,
+                address: req(2)?,
+                zipcode: req(3)?,
+                price: cells.int64(4, row).map(|x| x as u64),
+                bedrooms: cells.int32(5, row).map(|x| x as u32),
+                bathrooms_hundredths: cells.double(6, row).and_then(hundredths),
+                sqft: cells.int32(7, row).map(|x| x as u32),
+                listing_date: req(8)?,
+                property_type: req(9)?,
+                listing_status: req(10)?,
+                days_on_market: cells.int32(11, row).map(|x| x as u32),
+                source_url: req(12)?,
+                scraped_timestamp: req(13)?,
+            });
+        }
+        Ok(())
+    })?;
+    let w = w.unwrap_or_default();
+    Ok(ListingBatch {
+        listings: w.listings(),
+        bytes: w.finish(),
+        decoded,
+    })
+}
+
+/// One row group's columns, cell by cell (`None`: null), in [`COLUMNS`] order.
+struct Cells {
+    columns: Vec<Column>,
+    /// String bytes of the group.
+    string_bytes: usize,
+    rows: usize,
+}
+
+enum Column {
+    Str(Vec<Option<ByteArray>>),
+    I64(Vec<Option<i64>>),
+    I32(Vec<Option<i32>>),
+    F64(Vec<Option<f64>>),
+}
+
+impl Cells {
+    /// Column `c`'s string at `row` (`at`: the row's index in the file, for errors), checked
+    /// to be UTF-8.
+    fn string(&self, c: usize, row: usize, at: usize) -> Result<Option<&str>, ReadError> {
+        let Some(Column::Str(v)) = self.columns.get(c) else {
+            return Ok(None);
+        };
+        match v.get(row).and_then(Option::as_ref) {
+            None => Ok(None),
+            Some(b) => std::str::from_utf8(b.data())
+                .map(Some)
+                .map_err(|_| ReadError::NotUtf8 {
+                    row: at,
+                    field: COLUMNS[c].0,
+                }),
+        }
+    }
+
+    fn int64(&self, c: usize, row: usize) -> Option<i64> {
+        match self.columns.get(c) {
+            Some(Column::I64(v)) => v.get(row).copied().flatten(),
+            _ => None,
+        }
+    }
+
+    fn int32(&self, c: usize, row: usize) -> Option<i32> {
+        match self.columns.get(c) {
+            Some(Column::I32(v)) => v.get(row).copied().flatten(),
+            _ => None,
+        }
+    }
+
+    fn double(&self, c: usize, row: usize) -> Option<f64> {
+        match self.columns.get(c) {
+            Some(Column::F64(v)) => v.get(row).copied().flatten(),
+            _ => None,
+        }
+    }
+
+    /// Bytes of this group as a listing batch.
+    fn size_hint(&self) -> usize {
+        self.string_bytes + self.rows * (batch::FIXED_BYTES + batch::LENGTH_BYTES)
+    }
+}
+
+/// The checks both readers share: size and magic before parsing, schema, the declared row
+/// count and uncompressed size before decoding, then each row group's columns, every string's
+/// length and the decoded size ([`crate::caps::ROW_COST`] per row plus string bytes, a
+/// dictionary value counted once per row it fills) against `caps` before the group is handed
+/// to `group(first row, rows, cells)`. Returns the file's decoded size.
+fn read_groups(
+    bytes: &[u8],
+    caps: &ReadCaps,
+    mut group: impl FnMut(usize, usize, &Cells) -> Result<(), ReadError>,
+) -> Result<u64, ReadError> {
     caps.check_size("listings.parquet", bytes.len() as u64)?;
     if bytes.len() < 12 || !bytes.starts_with(b"PAR1") {
         return Err(ReadError::Truncated("no PAR1 header".into()));
@@ -366,100 +528,68 @@ fn read_listings_unguarded(bytes: &[u8], caps: &ReadCaps) -> Result<Vec<Listing>
     }
     let mut decoded = declared.saturating_mul(crate::caps::ROW_COST);
     caps.check_decoded(decoded)?;
-    let mut out: Vec<Listing> = Vec::with_capacity(declared as usize);
+    let mut base = 0usize;
     for g in 0..reader.num_row_groups() {
         let rg = reader.get_row_group(g).map_err(map_parquet)?;
         let rows = usize::try_from(rg.metadata().num_rows()).unwrap_or(0);
-        let base = out.len();
-        out.resize_with(base + rows, Listing::default);
-        let slot = &mut out[base..];
+        let mut columns = Vec::with_capacity(COLUMNS.len());
+        let mut string_bytes = 0usize;
         for (i, (name, _, optional)) in COLUMNS.iter().enumerate() {
             let reader = rg.get_column_reader(i).map_err(map_parquet)?;
-            match reader {
+            columns.push(match reader {
                 ColumnReader::ByteArrayColumnReader(mut r) => {
                     let (v, d) = read_all::<ByteArray, _>(rows, |n, d, v| {
                         r.read_records(n, Some(d), None, v)
                     })
                     .map_err(map_parquet)?;
                     let cells = spread(name, rows, *optional, v, d)?;
-                    for (row, cell) in cells.into_iter().enumerate() {
-                        let s = match cell {
-                            None => None,
-                            Some(b) => {
-                                caps.check_field(base + row, name, b.len())?;
-                                decoded = decoded.saturating_add(b.len() as u64);
-                                caps.check_decoded(decoded)?;
-                                Some(String::from_utf8(b.data().to_vec()).map_err(|_| {
-                                    ReadError::NotUtf8 {
-                                        row: base + row,
-                                        field: name,
-                                    }
-                                })?)
-                            }
-                        };
-                        set_string(&mut slot[row], i, s);
+                    for (row, cell) in cells.iter().enumerate() {
+                        if let Some(b) = cell {
+                            caps.check_field(base + row, name, b.len())?;
+                            decoded = decoded.saturating_add(b.len() as u64);
+                            caps.check_decoded(decoded)?;
+                            string_bytes += b.len();
+                        }
                     }
+                    Column::Str(cells)
                 }
                 ColumnReader::Int64ColumnReader(mut r) => {
                     let (v, d) =
                         read_all::<i64, _>(rows, |n, d, v| r.read_records(n, Some(d), None, v))
                             .map_err(map_parquet)?;
-                    for (row, cell) in spread(name, rows, *optional, v, d)?.into_iter().enumerate()
-                    {
-                        slot[row].price = cell.map(|x| x as u64);
-                    }
+                    Column::I64(spread(name, rows, *optional, v, d)?)
                 }
                 ColumnReader::Int32ColumnReader(mut r) => {
                     let (v, d) =
                         read_all::<i32, _>(rows, |n, d, v| r.read_records(n, Some(d), None, v))
                             .map_err(map_parquet)?;
-                    for (row, cell) in spread(name, rows, *optional, v, d)?.into_iter().enumerate()
-                    {
-                        let cell = cell.map(|x| x as u32);
-                        match i {
-                            5 => slot[row].bedrooms = cell,
-                            7 => slot[row].sqft = cell,
-                            _ => slot[row].days_on_market = cell,
-                        }
-                    }
+                    Column::I32(spread(name, rows, *optional, v, d)?)
                 }
                 ColumnReader::DoubleColumnReader(mut r) => {
                     let (v, d) =
                         read_all::<f64, _>(rows, |n, d, v| r.read_records(n, Some(d), None, v))
                             .map_err(map_parquet)?;
-                    for (row, cell) in spread(name, rows, *optional, v, d)?.into_iter().enumerate()
-                    {
-                        slot[row].bathrooms = cell;
-                    }
+                    Column::F64(spread(name, rows, *optional, v, d)?)
                 }
                 _ => {
                     return Err(ReadError::Schema(format!(
                         "column {name} has an unexpected type"
                     )));
                 }
-            }
+            });
         }
+        group(
+            base,
+            rows,
+            &Cells {
+                columns,
+                string_bytes,
+                rows,
+            },
+        )?;
+        base += rows;
     }
-    Ok(out)
-}
-
-fn set_string(l: &mut Listing, column: usize, s: Option<String>) {
-    match column {
-        0 => l.zpid = s,
-        1 => l.mls_id = s,
-        other => {
-            let s = s.unwrap_or_default();
-            match other {
-                2 => l.address = s,
-                3 => l.zipcode = s,
-                8 => l.listing_date = s,
-                9 => l.property_type = s,
-                10 => l.listing_status = s,
-                12 => l.source_url = s,
-                _ => l.scraped_timestamp = s,
-            }
-        }
-    }
+    Ok(decoded)
 }
 
 /// Unique key of a listing, used to deduplicate and order rows: `zpid:{zpid}` when a zpid is

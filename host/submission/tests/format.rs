@@ -5,7 +5,7 @@ use resi_core::listing::Listing;
 use resi_submission::manifest::{Manifest, ManifestError, ScraperInfo, UnsignedManifest};
 use resi_submission::{
     MIN_OBJECT_BYTES, ObjectKey, ReadCaps, ReadError, SubmissionFile, UpstreamSubmission,
-    listing_key, read_listings, sha256_hex, write_listings,
+    decoded_cost, listing_key, read_batch, read_listings, sha256_hex, write_listings,
 };
 
 fn listing(i: u32) -> Listing {
@@ -50,6 +50,8 @@ fn parquet_reader_rejects_truncated_and_garbage() {
     for cut in [0, 3, 100, bytes.len() / 2, bytes.len() - 1] {
         let err = read_listings(&bytes[..cut], &ReadCaps::default()).expect_err("truncated");
         assert!(matches!(err, ReadError::Truncated(_)), "cut {cut}: {err}");
+        let batch_err = read_batch(&bytes[..cut], &ReadCaps::default()).expect_err("truncated");
+        assert_eq!(batch_err.to_string(), err.to_string(), "cut {cut}");
     }
     let mut flipped = bytes.clone();
     let n = flipped.len();
@@ -135,6 +137,79 @@ fn parquet_reader_enforces_caps() {
         read_listings(&bytes, &caps),
         Err(ReadError::TooMuchUncompressed { .. })
     ));
+}
+
+/// Every caps test, schema and error of [`parquet_reader_enforces_caps`] holds for the batch
+/// reader too, with the same error.
+#[test]
+fn batch_reader_enforces_the_same_caps() {
+    let bytes = write_listings(&rows(100)).expect("write");
+    for caps in [
+        ReadCaps {
+            max_file_bytes: 100,
+            ..ReadCaps::default()
+        },
+        ReadCaps {
+            max_rows: 99,
+            ..ReadCaps::default()
+        },
+        ReadCaps {
+            max_field_len: 20,
+            ..ReadCaps::default()
+        },
+        ReadCaps {
+            max_uncompressed_bytes: 10,
+            ..ReadCaps::default()
+        },
+        ReadCaps {
+            max_decoded_bytes: 1000,
+            ..ReadCaps::default()
+        },
+    ] {
+        let a = read_listings(&bytes, &caps).expect_err("over a cap");
+        let b = read_batch(&bytes, &caps).expect_err("over a cap");
+        assert_eq!(a.to_string(), b.to_string(), "{caps:?}");
+    }
+}
+
+/// The batch reader holds exactly the listings the record reader reads (the policy's
+/// records: bathrooms as hundredths), in order, with the same decoded size.
+#[test]
+fn batch_reader_reads_what_the_record_reader_reads() {
+    use resi_rules::batch::{BatchWriter, ListingView};
+    for n in [0, 1, 7, 1000] {
+        let mut ls = rows(n);
+        if let Some(l) = ls.get_mut(3) {
+            l.bathrooms = Some(2.555);
+            l.zpid = Some(String::new());
+            l.address = "Ünïcødé 1 Straße".into();
+        }
+        let bytes = write_listings(&ls).expect("write");
+        let records = read_listings(&bytes, &ReadCaps::default()).expect("records");
+        let mut want = BatchWriter::default();
+        for l in &records {
+            want.push(&ListingView {
+                zpid: l.zpid.as_deref(),
+                mls_id: l.mls_id.as_deref(),
+                address: &l.address,
+                zipcode: &l.zipcode,
+                price: l.price,
+                bedrooms: l.bedrooms,
+                bathrooms_hundredths: l.bathrooms_hundredths(),
+                sqft: l.sqft,
+                listing_date: &l.listing_date,
+                property_type: &l.property_type,
+                listing_status: &l.listing_status,
+                days_on_market: l.days_on_market,
+                source_url: &l.source_url,
+                scraped_timestamp: &l.scraped_timestamp,
+            });
+        }
+        let batch = read_batch(&bytes, &ReadCaps::default()).expect("batch");
+        assert_eq!(batch.listings, u64::from(n));
+        assert_eq!(batch.decoded, decoded_cost(&records), "n={n}");
+        assert_eq!(batch.bytes, want.finish(), "n={n}");
+    }
 }
 
 fn unsigned(parquet: &[u8], n: u64) -> UnsignedManifest {
@@ -360,6 +435,13 @@ fn dictionary_bomb_is_refused_by_the_decoded_budget() {
     match read_listings(&bomb, &caps) {
         Err(ReadError::TooMuchDecoded { max }) => assert_eq!(max, caps.max_decoded_bytes),
         other => panic!("expected TooMuchDecoded, got {:?}", other.map(|v| v.len())),
+    }
+    match read_batch(&bomb, &caps) {
+        Err(ReadError::TooMuchDecoded { max }) => assert_eq!(max, caps.max_decoded_bytes),
+        other => panic!(
+            "expected TooMuchDecoded, got {:?}",
+            other.map(|b| b.listings)
+        ),
     }
     // The same encoding at an honest size reads back.
     let small = resi_submission::parquet::hostile::dictionary_bomb(&template, 50, 40);
