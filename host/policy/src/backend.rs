@@ -1,12 +1,13 @@
 //! Policy backends: the wasm component in the deterministic sandbox ([`WasmBackend`]) and the
 //! same policy's core compiled natively ([`NativeBackend`], for comparison and benchmarks).
 //! Both speak the WIT types so the runner drives them identically; a backend whose ABI is
-//! `resi:policy@1.1.0` also gets the zipcode's listing batch, encoded once per zipcode
-//! ([`Backend::batch`]).
+//! `resi:policy@1.1.0` gets the zipcode's listing batch as it is held ([`ZipcodeBatch`]), a
+//! 1.0.0 one its records, decoded once per zipcode ([`Backend::prepare`]).
 
 use crate::error::BackendError;
 use crate::hash::Digest32;
-use resi_sandbox::policy::{Policy, PolicyAbi, encode_batch, wit};
+use crate::input::ZipcodeBatch;
+use resi_sandbox::policy::{Policy, PolicyAbi, wit};
 use zipcode_competitive_1_1_core as core_1_1;
 use zipcode_competitive_core as core;
 
@@ -31,50 +32,57 @@ impl<T> Called<T> {
     }
 }
 
-/// What a `resi:policy@1.1.0` policy gets beside the records, carried through one zipcode's
-/// calls by the runner: the zipcode's listing batch (encoded once, [`Backend::prepare`]) and
-/// the state the policy's previous call returned. Empty for 1.0.0.
+/// What one zipcode's calls carry from call to call, kept by the runner: for a 1.0.0 policy
+/// the submissions as records (decoded from the batch once per zipcode,
+/// [`Backend::prepare`]), for a 1.1.0 policy the state its previous call returned.
 #[derive(Debug, Clone, Default)]
 pub struct ZipcodeCarry {
-    /// The listing batch of the zipcode's submissions.
-    pub batch: Option<Vec<u8>>,
+    /// The zipcode's submissions as records (1.0.0).
+    pub records: Option<Vec<wit::Submission>>,
     /// The state the zipcode's last `plan-zipcode` returned (empty before the first).
     pub state: Vec<u8>,
 }
 
-/// Something that can run the `resi:policy` calls.
+impl ZipcodeCarry {
+    /// The records of `z`, decoded once and kept.
+    fn records(&mut self, z: &ZipcodeBatch) -> Result<&[wit::Submission], BackendError> {
+        if self.records.is_none() {
+            self.records = Some(z.records()?);
+        }
+        Ok(self.records.as_deref().unwrap_or_default())
+    }
+}
+
+/// Something that can run the `resi:policy` calls on a zipcode held as a [`ZipcodeBatch`].
 pub trait Backend {
     /// sha256 of the policy component this backend stands for (enters `outcome_hash`).
     fn policy_sha256(&self) -> Digest32;
     /// Name, version and default params.
     fn info(&self) -> Result<Called<wit::PolicyInfo>, BackendError>;
-    /// What the zipcode's calls carry ([`ZipcodeCarry`]): for a 1.1.0 policy the listing
-    /// batch of `submissions`, encoded once per zipcode; nothing (the default) for 1.0.0.
-    fn prepare(&self, submissions: &[wit::Submission]) -> ZipcodeCarry {
-        let _ = submissions;
-        ZipcodeCarry::default()
+    /// What the zipcode's calls start with ([`ZipcodeCarry`]): for a 1.0.0 policy the records
+    /// of `z`, decoded ahead (e.g. on the thread that read the zipcode); nothing for 1.1.0.
+    fn prepare(&self, z: &ZipcodeBatch) -> Result<ZipcodeCarry, BackendError> {
+        let _ = z;
+        Ok(ZipcodeCarry::default())
     }
-    /// Spot checks still wanted for one zipcode. `carry` is [`Backend::prepare`] of
-    /// `submissions`; its state is replaced by the one this call returns.
+    /// Spot checks still wanted for one zipcode. `carry` starts as [`Backend::prepare`] of
+    /// `z` (or empty); its state is replaced by the one this call returns.
     fn plan_zipcode(
         &self,
         params: &str,
         epoch: &wit::Epoch,
-        assignment: &wit::Assignment,
-        submissions: &[wit::Submission],
+        z: &ZipcodeBatch,
         carry: &mut ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError>;
     /// Gates, ranks and shares of one zipcode, with what its last plan left in `carry`.
-    #[allow(clippy::too_many_arguments)]
     fn score_zipcode(
         &self,
         params: &str,
         epoch: &wit::Epoch,
-        assignment: &wit::Assignment,
         total_expected: u64,
-        submissions: &[wit::Submission],
-        carry: &ZipcodeCarry,
+        z: &ZipcodeBatch,
+        carry: &mut ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError>;
     /// Combines zipcode results into the outcome.
@@ -116,35 +124,39 @@ impl Backend for WasmBackend {
         Ok(from_call(self.policy.info()?))
     }
 
-    fn prepare(&self, submissions: &[wit::Submission]) -> ZipcodeCarry {
-        ZipcodeCarry {
-            batch: (self.policy.abi() == PolicyAbi::V1_1).then(|| encode_batch(submissions)),
+    fn prepare(&self, z: &ZipcodeBatch) -> Result<ZipcodeCarry, BackendError> {
+        Ok(ZipcodeCarry {
+            records: match self.policy.abi() {
+                PolicyAbi::V1_0 => Some(z.records()?),
+                PolicyAbi::V1_1 => None,
+            },
             state: Vec::new(),
-        }
+        })
     }
 
     fn plan_zipcode(
         &self,
         params: &str,
         epoch: &wit::Epoch,
-        assignment: &wit::Assignment,
-        submissions: &[wit::Submission],
+        z: &ZipcodeBatch,
         carry: &mut ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
-        Ok(from_call(match &carry.batch {
-            Some(batch) => self.policy.plan_zipcode_batched(
+        let a = z.assignment();
+        Ok(from_call(match self.policy.abi() {
+            PolicyAbi::V1_1 => self.policy.plan_zipcode_heads(
                 params,
                 epoch,
-                assignment,
-                submissions,
-                batch,
+                a,
+                z.heads(),
+                z.batch(),
                 observations,
                 &mut carry.state,
             )?,
-            None => {
+            PolicyAbi::V1_0 => {
+                let records = carry.records(z)?;
                 self.policy
-                    .plan_zipcode(params, epoch, assignment, submissions, observations)?
+                    .plan_zipcode(params, epoch, a, records, observations)?
             }
         }))
     }
@@ -153,31 +165,34 @@ impl Backend for WasmBackend {
         &self,
         params: &str,
         epoch: &wit::Epoch,
-        assignment: &wit::Assignment,
         total_expected: u64,
-        submissions: &[wit::Submission],
-        carry: &ZipcodeCarry,
+        z: &ZipcodeBatch,
+        carry: &mut ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
-        Ok(from_call(match &carry.batch {
-            Some(batch) => self.policy.score_zipcode_batched(
+        let a = z.assignment();
+        Ok(from_call(match self.policy.abi() {
+            PolicyAbi::V1_1 => self.policy.score_zipcode_heads(
                 params,
                 epoch,
-                assignment,
+                a,
                 total_expected,
-                submissions,
-                batch,
+                z.heads(),
+                z.batch(),
                 observations,
                 &carry.state,
             )?,
-            None => self.policy.score_zipcode(
-                params,
-                epoch,
-                assignment,
-                total_expected,
-                submissions,
-                observations,
-            )?,
+            PolicyAbi::V1_0 => {
+                let records = carry.records(z)?;
+                self.policy.score_zipcode(
+                    params,
+                    epoch,
+                    a,
+                    total_expected,
+                    records,
+                    observations,
+                )?
+            }
         }))
     }
 
@@ -225,14 +240,15 @@ impl NativeBackend {
     }
 }
 
-fn heads(subs: &[wit::Submission]) -> Vec<core_1_1::SubmissionHead<'_>> {
-    subs.iter()
+fn heads(heads: &[wit::SubmissionHead]) -> Vec<core_1_1::SubmissionHead<'_>> {
+    heads
+        .iter()
         .map(|s| core_1_1::SubmissionHead {
             hotkey: &s.hotkey,
             submitted_at_ms: s.submitted_at_ms,
             manifest_ok: s.manifest_ok,
             digest: &s.digest,
-            listings: u32::try_from(s.listings.len()).unwrap_or(u32::MAX),
+            listings: s.listings,
         })
         .collect()
 }
@@ -371,51 +387,44 @@ impl Backend for NativeBackend {
         }))
     }
 
-    fn prepare(&self, submissions: &[wit::Submission]) -> ZipcodeCarry {
-        ZipcodeCarry {
-            batch: (self.abi == PolicyAbi::V1_1).then(|| encode_batch(submissions)),
+    fn prepare(&self, z: &ZipcodeBatch) -> Result<ZipcodeCarry, BackendError> {
+        Ok(ZipcodeCarry {
+            records: match self.abi {
+                PolicyAbi::V1_0 => Some(z.records()?),
+                PolicyAbi::V1_1 => None,
+            },
             state: Vec::new(),
-        }
+        })
     }
 
     fn plan_zipcode(
         &self,
         params: &str,
         e: &wit::Epoch,
-        a: &wit::Assignment,
-        subs: &[wit::Submission],
+        z: &ZipcodeBatch,
         carry: &mut ZipcodeCarry,
         obs: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
+        let a = z.assignment();
         let requests = match self.abi {
-            PolicyAbi::V1_1 => {
-                let owned;
-                let batch = match &carry.batch {
-                    Some(b) => b,
-                    None => {
-                        owned = encode_batch(subs);
-                        &owned
-                    }
-                };
-                core_1_1::plan_zipcode(
-                    params,
-                    &epoch(e),
-                    &assignment(a),
-                    &heads(subs),
-                    batch,
-                    &observations(obs),
-                    &carry.state,
-                )
-                .map(|plan| {
-                    carry.state = plan.state;
-                    plan.checks
-                })
-            }
+            PolicyAbi::V1_1 => core_1_1::plan_zipcode(
+                params,
+                &epoch(e),
+                &assignment(a),
+                &heads(z.heads()),
+                z.batch(),
+                &observations(obs),
+                &carry.state,
+            )
+            .map(|plan| {
+                carry.state = plan.state;
+                plan.checks
+            }),
             PolicyAbi::V1_0 => core::plan_zipcode(
                 params,
                 &epoch(e),
                 &assignment(a),
-                &submissions(subs),
+                &submissions(carry.records(z)?),
                 &observations(obs),
             ),
         }
@@ -427,39 +436,29 @@ impl Backend for NativeBackend {
         &self,
         params: &str,
         e: &wit::Epoch,
-        a: &wit::Assignment,
         total_expected: u64,
-        subs: &[wit::Submission],
-        carry: &ZipcodeCarry,
+        z: &ZipcodeBatch,
+        carry: &mut ZipcodeCarry,
         obs: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
+        let a = z.assignment();
         let r = match self.abi {
-            PolicyAbi::V1_1 => {
-                let owned;
-                let batch = match &carry.batch {
-                    Some(b) => b,
-                    None => {
-                        owned = encode_batch(subs);
-                        &owned
-                    }
-                };
-                core_1_1::score_zipcode(
-                    params,
-                    &epoch(e),
-                    &assignment(a),
-                    total_expected,
-                    &heads(subs),
-                    batch,
-                    &observations(obs),
-                    &carry.state,
-                )
-            }
+            PolicyAbi::V1_1 => core_1_1::score_zipcode(
+                params,
+                &epoch(e),
+                &assignment(a),
+                total_expected,
+                &heads(z.heads()),
+                z.batch(),
+                &observations(obs),
+                &carry.state,
+            ),
             PolicyAbi::V1_0 => core::score_zipcode(
                 params,
                 &epoch(e),
                 &assignment(a),
                 total_expected,
-                &submissions(subs),
+                &submissions(carry.records(z)?),
                 &observations(obs),
             ),
         }

@@ -69,6 +69,15 @@ pub enum BackendError {
     /// The native core refused its input.
     #[error("native policy: {0}")]
     Native(String),
+    /// The zipcode's listing batch could not be read back into records (a 1.0.0 policy).
+    #[error("{0}")]
+    Batch(resi_rules::batch::BatchError),
+}
+
+impl From<resi_rules::batch::BatchError> for BackendError {
+    fn from(e: resi_rules::batch::BatchError) -> Self {
+        BackendError::Batch(e)
+    }
 }
 
 /// An observer (verifier) failure.

@@ -14,7 +14,8 @@
 //! [`crate::runner::EpochRunner`] uses.
 
 use crate::error::InputError;
-use crate::input::{EpochRun, ZipcodeInput, epoch_value, zipcode_value};
+use crate::input::{EpochRun, ZipcodeBatch, ZipcodeInput, epoch_value, zipcode_value};
+use resi_rules::batch::ListingView;
 use resi_sandbox::policy::wit;
 use sha2::{Digest, Sha256};
 use zipcode_competitive_core::canonical;
@@ -83,7 +84,7 @@ pub fn input_hash(run: &EpochRun, observations: &[Vec<wit::Observation>]) -> Dig
     let mut h = InputHasher::new(&run.epoch);
     for i in order {
         let obs = observations.get(i).map(Vec::as_slice).unwrap_or(&[]);
-        h.zipcode(&run.zipcodes[i], obs);
+        h.zipcode(&ZipcodeBatch::from_input(&run.zipcodes[i]), obs);
     }
     h.finish()
 }
@@ -114,7 +115,7 @@ impl InputHasher {
 
     /// Appends one zipcode's input and the observations the policy was given for it (in any
     /// order: they are sorted by (hotkey, index) as [`zipcode_value`] does).
-    pub fn zipcode(&mut self, z: &ZipcodeInput, observations: &[wit::Observation]) {
+    pub fn zipcode(&mut self, z: &ZipcodeBatch, observations: &[wit::Observation]) {
         if self.zipcodes > 0 {
             self.h.update(b",");
         }
@@ -147,25 +148,25 @@ impl InputHasher {
 /// The canonical JSON of [`zipcode_value`] (one zipcode's part of the canonical input), as
 /// [`InputHasher::zipcode`] hashes it; built on a worker thread and hashed in order by
 /// [`InputHasher::zipcode_canonical`].
-pub fn zipcode_canonical(z: &ZipcodeInput, observations: &[wit::Observation]) -> Vec<u8> {
+pub fn zipcode_canonical(z: &ZipcodeBatch, observations: &[wit::Observation]) -> Vec<u8> {
     let mut out = Vec::new();
     write_zipcode(&mut |b: &[u8]| out.extend_from_slice(b), z, observations);
     out
 }
 
 /// Feeds the canonical JSON of [`zipcode_value`] to `h` without building it whole.
-fn stream_zipcode(h: &mut Sha256, z: &ZipcodeInput, observations: &[wit::Observation]) {
+fn stream_zipcode(h: &mut Sha256, z: &ZipcodeBatch, observations: &[wit::Observation]) {
     write_zipcode(&mut |b: &[u8]| h.update(b), z, observations);
 }
 
 /// Writes the canonical JSON of [`zipcode_value`] to `sink` piece by piece (one definition
 /// for the streamed hash and the bytes built on workers).
-fn write_zipcode(sink: &mut dyn FnMut(&[u8]), z: &ZipcodeInput, observations: &[wit::Observation]) {
+fn write_zipcode(sink: &mut dyn FnMut(&[u8]), z: &ZipcodeBatch, observations: &[wit::Observation]) {
     // Small parts through the generic writer; submissions (the bulk) written directly. Keys in
     // canonical order: assignment < observations < submissions.
     let head = zipcode_value(
         &ZipcodeInput {
-            assignment: z.assignment.clone(),
+            assignment: z.assignment().clone(),
             submissions: Vec::new(),
         },
         observations,
@@ -174,10 +175,10 @@ fn write_zipcode(sink: &mut dyn FnMut(&[u8]), z: &ZipcodeInput, observations: &[
     let head = head.strip_suffix("[]}").unwrap_or(&head);
     sink(head.as_bytes());
     sink(b"[");
-    let mut subs: Vec<&wit::Submission> = z.submissions.iter().collect();
-    subs.sort_by(|x, y| x.hotkey.cmp(&y.hotkey));
+    let mut subs: Vec<(usize, &wit::SubmissionHead)> = z.heads().iter().enumerate().collect();
+    subs.sort_by(|x, y| x.1.hotkey.cmp(&y.1.hotkey));
     let mut buf = String::new();
-    for (n, s) in subs.iter().enumerate() {
+    for (n, (i, s)) in subs.iter().enumerate() {
         buf.clear();
         if n > 0 {
             buf.push(',');
@@ -187,11 +188,18 @@ fn write_zipcode(sink: &mut dyn FnMut(&[u8]), z: &ZipcodeInput, observations: &[
         buf.push_str("\",\"hotkey\":");
         write_str(&s.hotkey, &mut buf);
         buf.push_str(",\"listings\":[");
-        for (i, l) in s.listings.iter().enumerate() {
-            if i > 0 {
+        // Whole listings (checked by `SubmissionBatch::new`); UTF-8 is checked by whoever made
+        // the batch (ingestion's parquet reader, records' strings). A batch that breaks it is
+        // refused by every policy call and records decoding, so no hash of it is published.
+        for (k, l) in z.listings(*i).map_while(Result::ok).enumerate() {
+            if k > 0 {
                 buf.push(',');
             }
-            write_listing(l, &mut buf);
+            write_listing(&l, &mut buf);
+            if buf.len() >= 1 << 16 {
+                sink(buf.as_bytes());
+                buf.clear();
+            }
         }
         buf.push_str(if s.manifest_ok {
             "],\"manifest_ok\":true,\"submitted_at_ms\":"
@@ -207,8 +215,8 @@ fn write_zipcode(sink: &mut dyn FnMut(&[u8]), z: &ZipcodeInput, observations: &[
 
 /// Canonical JSON of a listing, as [`crate::input::listing_value`] but written directly
 /// (keys in their sorted order).
-pub fn write_listing(l: &wit::Listing, out: &mut String) {
-    fn opt_s(key: &str, v: &Option<String>, out: &mut String) {
+pub fn write_listing(l: &ListingView<'_>, out: &mut String) {
+    fn opt_s(key: &str, v: Option<&str>, out: &mut String) {
         out.push_str(key);
         match v {
             Some(s) => write_str(s, out),
@@ -223,26 +231,26 @@ pub fn write_listing(l: &wit::Listing, out: &mut String) {
         }
     }
     out.push_str("{\"address\":");
-    write_str(&l.address, out);
+    write_str(l.address, out);
     opt_i(",\"bathrooms_hundredths\":", l.bathrooms_hundredths, out);
     opt_i(",\"bedrooms\":", l.bedrooms, out);
     opt_i(",\"days_on_market\":", l.days_on_market, out);
     out.push_str(",\"listing_date\":");
-    write_str(&l.listing_date, out);
+    write_str(l.listing_date, out);
     out.push_str(",\"listing_status\":");
-    write_str(&l.listing_status, out);
-    opt_s(",\"mls_id\":", &l.mls_id, out);
+    write_str(l.listing_status, out);
+    opt_s(",\"mls_id\":", l.mls_id, out);
     opt_i(",\"price\":", l.price, out);
     out.push_str(",\"property_type\":");
-    write_str(&l.property_type, out);
+    write_str(l.property_type, out);
     out.push_str(",\"scraped_timestamp\":");
-    write_str(&l.scraped_timestamp, out);
+    write_str(l.scraped_timestamp, out);
     out.push_str(",\"source_url\":");
-    write_str(&l.source_url, out);
+    write_str(l.source_url, out);
     opt_i(",\"sqft\":", l.sqft, out);
     out.push_str(",\"zipcode\":");
-    write_str(&l.zipcode, out);
-    opt_s(",\"zpid\":", &l.zpid, out);
+    write_str(l.zipcode, out);
+    opt_s(",\"zpid\":", l.zpid, out);
     out.push('}');
 }
 
@@ -339,10 +347,8 @@ mod tests {
         assert_eq!(input_hash(&run, &obs), sha256(&prefixed));
 
         let mut direct = String::new();
-        write_listing(&run.zipcodes[0].submissions[0].listings[0], &mut direct);
-        assert_eq!(
-            direct,
-            listing_value(&run.zipcodes[0].submissions[0].listings[0]).to_canonical()
-        );
+        let first = &run.zipcodes[0].submissions[0].listings[0];
+        write_listing(&resi_sandbox::policy::batch_view(first), &mut direct);
+        assert_eq!(direct, listing_value(first).to_canonical());
     }
 }

@@ -6,7 +6,8 @@
 //! hex; money is whole dollars and bathrooms are hundredths, so every number is an integer.
 
 use crate::error::InputError;
-use resi_sandbox::policy::wit;
+use resi_rules::batch::{self, BatchError, BatchReader, ListingView};
+use resi_sandbox::policy::{decode_batch, encode_batch, wit};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use zipcode_competitive_core::canonical::{Value, object, opt_int, opt_string, string};
@@ -158,6 +159,164 @@ pub struct ZipcodeInput {
     pub assignment: wit::Assignment,
     /// Its submissions, in input order.
     pub submissions: Vec<wit::Submission>,
+}
+
+/// One submission's head and its listings as a listing batch (`resi_rules::batch`): what
+/// ingestion makes of one submission file.
+#[derive(Debug, Clone)]
+pub struct SubmissionBatch {
+    head: wit::SubmissionHead,
+    batch: Vec<u8>,
+}
+
+impl SubmissionBatch {
+    /// A submission whose listings are `batch`; refused unless the batch holds exactly
+    /// `head.listings` whole listings. (Strings are checked to be UTF-8 when read.)
+    pub fn new(head: wit::SubmissionHead, batch: Vec<u8>) -> Result<Self, BatchError> {
+        batch::index(&batch, u64::from(head.listings))?;
+        Ok(SubmissionBatch { head, batch })
+    }
+
+    /// A submission of records, encoded.
+    pub fn from_records(s: &wit::Submission) -> Self {
+        SubmissionBatch {
+            head: head_of(s),
+            batch: encode_batch(std::slice::from_ref(s)),
+        }
+    }
+
+    /// The head.
+    pub fn head(&self) -> &wit::SubmissionHead {
+        &self.head
+    }
+
+    /// Bytes of its batch.
+    pub fn batch_len(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// Its listings, in file order.
+    pub fn listings(&self) -> impl Iterator<Item = Result<ListingView<'_>, BatchError>> + '_ {
+        let mut reader = BatchReader::new(&self.batch);
+        std::iter::from_fn(move || reader.next_listing())
+    }
+}
+
+/// The head of a submission of records.
+fn head_of(s: &wit::Submission) -> wit::SubmissionHead {
+    wit::SubmissionHead {
+        hotkey: s.hotkey.clone(),
+        submitted_at_ms: s.submitted_at_ms,
+        manifest_ok: s.manifest_ok,
+        digest: s.digest.clone(),
+        listings: u32::try_from(s.listings.len()).unwrap_or(u32::MAX),
+    }
+}
+
+/// One zipcode as the runner scores it: the assignment, each submission's head, and every
+/// listing in one listing batch, the submissions' listings back to back in their order (what
+/// a `resi:policy@1.1.0` policy is given as it is). The validator reads submission files
+/// straight into this form ([`SubmissionBatch`]); records ([`ZipcodeInput`], the form of
+/// vector files) are converted by [`ZipcodeBatch::from_input`].
+#[derive(Debug, Clone)]
+pub struct ZipcodeBatch {
+    assignment: wit::Assignment,
+    heads: Vec<wit::SubmissionHead>,
+    /// Byte offset in `batch` of each submission's listings, and the batch's length last.
+    starts: Vec<usize>,
+    batch: Vec<u8>,
+}
+
+impl ZipcodeBatch {
+    /// The zipcode of `assignment` with `submissions`, in this order.
+    pub fn new(assignment: wit::Assignment, submissions: Vec<SubmissionBatch>) -> Self {
+        let total = submissions.iter().map(|s| s.batch.len()).sum();
+        let mut batch = Vec::with_capacity(total);
+        let mut starts = Vec::with_capacity(submissions.len() + 1);
+        let mut heads = Vec::with_capacity(submissions.len());
+        for s in submissions {
+            starts.push(batch.len());
+            batch.extend_from_slice(&s.batch);
+            heads.push(s.head);
+        }
+        starts.push(batch.len());
+        ZipcodeBatch {
+            assignment,
+            heads,
+            starts,
+            batch,
+        }
+    }
+
+    /// A zipcode of records, encoded.
+    pub fn from_input(z: &ZipcodeInput) -> Self {
+        ZipcodeBatch::new(
+            z.assignment.clone(),
+            z.submissions
+                .iter()
+                .map(SubmissionBatch::from_records)
+                .collect(),
+        )
+    }
+
+    /// The assignment.
+    pub fn assignment(&self) -> &wit::Assignment {
+        &self.assignment
+    }
+
+    /// The submissions' heads, in input order.
+    pub fn heads(&self) -> &[wit::SubmissionHead] {
+        &self.heads
+    }
+
+    /// The listing batch of every submission.
+    pub fn batch(&self) -> &[u8] {
+        &self.batch
+    }
+
+    /// Submission `i`'s listings, in file order (empty past the last submission).
+    pub fn listings(
+        &self,
+        i: usize,
+    ) -> impl Iterator<Item = Result<ListingView<'_>, BatchError>> + '_ {
+        let (from, to) = match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&from), Some(&to)) => (from, to),
+            _ => (0, 0),
+        };
+        let mut reader = BatchReader::new(&self.batch[from..to]);
+        std::iter::from_fn(move || reader.next_listing())
+    }
+
+    /// The submissions as records (what a `resi:policy@1.0.0` policy takes).
+    pub fn records(&self) -> Result<Vec<wit::Submission>, BatchError> {
+        self.heads
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let (from, to) = (self.starts[i], self.starts[i + 1]);
+                Ok(wit::Submission {
+                    hotkey: h.hotkey.clone(),
+                    submitted_at_ms: h.submitted_at_ms,
+                    manifest_ok: h.manifest_ok,
+                    digest: h.digest.clone(),
+                    listings: decode_batch(&self.batch[from..to], u64::from(h.listings))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Bytes held (the batch).
+    pub fn held_bytes(&self) -> usize {
+        self.batch.len()
+    }
+
+    /// The zipcode as records ([`ZipcodeBatch::records`]).
+    pub fn to_input(&self) -> Result<ZipcodeInput, BatchError> {
+        Ok(ZipcodeInput {
+            assignment: self.assignment.clone(),
+            submissions: self.records()?,
+        })
+    }
 }
 
 /// An epoch in WIT types, ready for a runner.

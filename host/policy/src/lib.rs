@@ -18,7 +18,7 @@ pub mod vectors;
 
 pub use backend::{Backend, Called, NativeBackend, WasmBackend, ZipcodeCarry};
 pub use error::{BackendError, InputError, ObserveError, OrderError, RunError};
-pub use input::{EpochInput, EpochRun};
+pub use input::{EpochInput, EpochRun, SubmissionBatch, ZipcodeBatch};
 pub use runner::{
     EpochRunner, Observer, Prepared, RecordedObserver, RunReport, ZipcodeRun, ZipcodeScorer,
     run_epoch,

@@ -11,9 +11,10 @@
 //! it on a blocking thread and lets its observer block on the async verifier.
 
 use crate::backend::{Backend, ZipcodeCarry};
+use crate::error::BackendError;
 use crate::error::{ObserveError, OrderError, RunError};
 use crate::hash::{self, Digest32, InputHasher};
-use crate::input::{EpochRun, ObservationMap, ZipcodeInput};
+use crate::input::{EpochRun, ObservationMap, ZipcodeBatch, ZipcodeInput};
 use resi_sandbox::policy::wit;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -219,11 +220,11 @@ impl ZipcodeRun {
     }
 }
 
-/// What a zipcode's calls carry, made ahead ([`ZipcodeScorer::prepare`]), with the time that
-/// took (counted into the zipcode's first call).
-#[derive(Debug, Clone, Default)]
+/// What a zipcode's calls start with, made ahead ([`ZipcodeScorer::prepare`]), with the time
+/// that took (counted into the zipcode's first call).
+#[derive(Debug)]
 pub struct Prepared {
-    carry: ZipcodeCarry,
+    carry: Result<ZipcodeCarry, BackendError>,
     took: Duration,
 }
 
@@ -243,13 +244,13 @@ impl<B: Backend + ?Sized> ZipcodeScorer<'_, B> {
     /// drop `z` once this returns.
     pub fn score<O: Observer + ?Sized>(
         &self,
-        z: &ZipcodeInput,
+        z: &ZipcodeBatch,
         observer: &mut O,
     ) -> Result<ZipcodeRun, RunError> {
         let mut calls = Vec::new();
         let (result, observations, answered) = self.run(z, None, observer, &mut calls)?;
         Ok(ZipcodeRun {
-            assignment: z.assignment.clone(),
+            assignment: z.assignment().clone(),
             canonical: hash::zipcode_canonical(z, &observations),
             result,
             calls,
@@ -257,12 +258,12 @@ impl<B: Backend + ?Sized> ZipcodeScorer<'_, B> {
         })
     }
 
-    /// What the zipcode's calls will carry ([`Backend::prepare`]: a 1.1.0 policy's listing
-    /// batch), made ahead, e.g. on the thread that read the zipcode while this one scores the
-    /// previous one ([`EpochRunner::zipcode_prepared`]).
-    pub fn prepare(&self, z: &ZipcodeInput) -> Prepared {
+    /// What the zipcode's calls start with ([`Backend::prepare`]: a 1.0.0 policy's records),
+    /// made ahead, e.g. on the thread that read the zipcode while this one scores the previous
+    /// one ([`EpochRunner::zipcode_prepared`]).
+    pub fn prepare(&self, z: &ZipcodeBatch) -> Prepared {
         let start = Instant::now();
-        let carry = self.backend.prepare(&z.submissions);
+        let carry = self.backend.prepare(z);
         Prepared {
             carry,
             took: start.elapsed(),
@@ -273,32 +274,26 @@ impl<B: Backend + ?Sized> ZipcodeScorer<'_, B> {
     /// those of a run that then fails).
     fn run<O: Observer + ?Sized>(
         &self,
-        z: &ZipcodeInput,
+        z: &ZipcodeBatch,
         prepared: Option<Prepared>,
         observer: &mut O,
         calls: &mut Vec<CallStat>,
     ) -> Result<(wit::ZipcodeResult, Vec<wit::Observation>, usize), RunError> {
         let (backend, params) = (self.backend, self.params);
-        let zipcode = z.assignment.zipcode.as_str();
+        let zipcode = z.assignment().zipcode.as_str();
         let mut observations: Vec<wit::Observation> = Vec::new();
         let mut asked: BTreeSet<(String, u32)> = BTreeSet::new();
         let mut rounds = 0u32;
         let mut answered = 0usize;
-        // A 1.1.0 policy's listing batch, encoded once for every call of the zipcode; its
-        // encoding time counts into the first call (as lowering records counts into each).
-        let Prepared { mut carry, took } = prepared.unwrap_or_else(|| self.prepare(z));
+        // A 1.0.0 policy's records, decoded once for every call of the zipcode; the time that
+        // took counts into the first call (as lowering records counts into each).
+        let Prepared { carry, took } = prepared.unwrap_or_else(|| self.prepare(z));
+        let mut carry = carry.map_err(call_err(format!("plan-zipcode {zipcode}")))?;
         let mut encoded_in = Some(took);
         loop {
             let start = Instant::now() - encoded_in.take().unwrap_or_default();
             let plan = backend
-                .plan_zipcode(
-                    params,
-                    &self.epoch,
-                    &z.assignment,
-                    &z.submissions,
-                    &mut carry,
-                    &observations,
-                )
+                .plan_zipcode(params, &self.epoch, z, &mut carry, &observations)
                 .map_err(call_err(format!("plan-zipcode {zipcode}")))?;
             calls.push(CallStat {
                 kind: CallKind::Plan,
@@ -351,10 +346,9 @@ impl<B: Backend + ?Sized> ZipcodeScorer<'_, B> {
             .score_zipcode(
                 params,
                 &self.epoch,
-                &z.assignment,
                 self.total_expected,
-                &z.submissions,
-                &carry,
+                z,
+                &mut carry,
                 &observations,
             )
             .map_err(call_err(format!("score-zipcode {zipcode}")))?;
@@ -501,14 +495,25 @@ impl<'a, B: Backend + ?Sized> EpochRunner<'a, B> {
         z: &ZipcodeInput,
         observer: &mut O,
     ) -> Result<&wit::ZipcodeResult, RunError> {
+        self.check_next(&z.assignment)?;
+        self.zipcode_with(&ZipcodeBatch::from_input(z), None, observer)
+    }
+
+    /// [`EpochRunner::zipcode`] on a zipcode held as a listing batch (as the validator reads
+    /// it).
+    pub fn zipcode_batch<O: Observer + ?Sized>(
+        &mut self,
+        z: &ZipcodeBatch,
+        observer: &mut O,
+    ) -> Result<&wit::ZipcodeResult, RunError> {
         self.zipcode_with(z, None, observer)
     }
 
-    /// [`EpochRunner::zipcode`] with what its calls carry made ahead by
+    /// [`EpochRunner::zipcode_batch`] with what its calls start with made ahead by
     /// [`ZipcodeScorer::prepare`] (for the same `z`).
     pub fn zipcode_prepared<O: Observer + ?Sized>(
         &mut self,
-        z: &ZipcodeInput,
+        z: &ZipcodeBatch,
         prepared: Prepared,
         observer: &mut O,
     ) -> Result<&wit::ZipcodeResult, RunError> {
@@ -517,11 +522,11 @@ impl<'a, B: Backend + ?Sized> EpochRunner<'a, B> {
 
     fn zipcode_with<O: Observer + ?Sized>(
         &mut self,
-        z: &ZipcodeInput,
+        z: &ZipcodeBatch,
         prepared: Option<Prepared>,
         observer: &mut O,
     ) -> Result<&wit::ZipcodeResult, RunError> {
-        self.check_next(&z.assignment)?;
+        self.check_next(z.assignment())?;
         let scorer = self.scorer();
         let (result, observations, answered) =
             scorer.run(z, prepared, observer, &mut self.calls)?;

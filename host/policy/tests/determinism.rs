@@ -7,6 +7,7 @@ use crate::common;
 use common::*;
 use resi_policy::backend::{Backend, Called, ZipcodeCarry};
 use resi_policy::hash::Digest32;
+use resi_policy::input::ZipcodeBatch;
 use resi_policy::vectors::load_vectors;
 use resi_policy::{BackendError, NativeBackend, RecordedObserver, WasmBackend, run_epoch};
 use resi_sandbox::policy::wit;
@@ -94,6 +95,15 @@ struct Shuffling<B> {
     rng: Rng,
 }
 
+impl<B> Shuffling<B> {
+    /// `z` with its submissions in a shuffled order.
+    fn shuffled(&self, z: &ZipcodeBatch) -> Result<ZipcodeBatch, BackendError> {
+        let mut input = z.to_input()?;
+        self.rng.shuffle(&mut input.submissions);
+        Ok(ZipcodeBatch::from_input(&input))
+    }
+}
+
 impl<B: Backend> Backend for Shuffling<B> {
     fn policy_sha256(&self) -> Digest32 {
         self.inner.policy_sha256()
@@ -105,21 +115,19 @@ impl<B: Backend> Backend for Shuffling<B> {
         &self,
         params: &str,
         epoch: &wit::Epoch,
-        assignment: &wit::Assignment,
-        submissions: &[wit::Submission],
+        z: &ZipcodeBatch,
         _carry: &mut ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
-        let mut subs = submissions.to_vec();
-        self.rng.shuffle(&mut subs);
+        let z = self.shuffled(z)?;
         let mut obs = observations.to_vec();
         self.rng.shuffle(&mut obs);
         // The listing batch follows the shuffled submissions (and no state from another
         // order is handed back: the policy works it out again).
-        let mut carry = self.inner.prepare(&subs);
+        let mut carry = self.inner.prepare(&z)?;
         let mut plan = self
             .inner
-            .plan_zipcode(params, epoch, assignment, &subs, &mut carry, &obs)?;
+            .plan_zipcode(params, epoch, &z, &mut carry, &obs)?;
         // The runner must not depend on the order of requests either.
         self.rng.shuffle(&mut plan.value);
         Ok(plan)
@@ -128,26 +136,17 @@ impl<B: Backend> Backend for Shuffling<B> {
         &self,
         params: &str,
         epoch: &wit::Epoch,
-        assignment: &wit::Assignment,
         total_expected: u64,
-        submissions: &[wit::Submission],
-        _carry: &ZipcodeCarry,
+        z: &ZipcodeBatch,
+        _carry: &mut ZipcodeCarry,
         observations: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
-        let mut subs = submissions.to_vec();
-        self.rng.shuffle(&mut subs);
+        let z = self.shuffled(z)?;
         let mut obs = observations.to_vec();
         self.rng.shuffle(&mut obs);
-        let carry = self.inner.prepare(&subs);
-        self.inner.score_zipcode(
-            params,
-            epoch,
-            assignment,
-            total_expected,
-            &subs,
-            &carry,
-            &obs,
-        )
+        let mut carry = self.inner.prepare(&z)?;
+        self.inner
+            .score_zipcode(params, epoch, total_expected, &z, &mut carry, &obs)
     }
     fn finalize(
         &self,

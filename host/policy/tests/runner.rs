@@ -6,7 +6,7 @@ use crate::common;
 use resi_policy::backend::{Backend, Called, ZipcodeCarry};
 use resi_policy::error::ObserveError;
 use resi_policy::hash::Digest32;
-use resi_policy::input::{EpochRun, ZipcodeInput};
+use resi_policy::input::{EpochRun, ZipcodeBatch, ZipcodeInput};
 use resi_policy::runner::CallKind;
 use resi_policy::{BackendError, NativeBackend, Observer, RecordedObserver, RunError, run_epoch};
 use resi_sandbox::policy::wit;
@@ -25,11 +25,11 @@ impl Backend for Repeating {
         &self,
         _: &str,
         _: &wit::Epoch,
-        a: &wit::Assignment,
-        _: &[wit::Submission],
+        z: &ZipcodeBatch,
         _: &mut ZipcodeCarry,
         _: &[wit::Observation],
     ) -> Result<Called<Vec<wit::CheckRequest>>, BackendError> {
+        let a = z.assignment();
         let target = wit::ListingRef {
             zpid: None,
             mls_id: None,
@@ -51,10 +51,9 @@ impl Backend for Repeating {
         &self,
         _: &str,
         _: &wit::Epoch,
-        _: &wit::Assignment,
         _: u64,
-        _: &[wit::Submission],
-        _: &ZipcodeCarry,
+        _: &ZipcodeBatch,
+        _: &mut ZipcodeCarry,
         _: &[wit::Observation],
     ) -> Result<Called<wit::ZipcodeResult>, BackendError> {
         Err(BackendError::Native("unreachable".into()))

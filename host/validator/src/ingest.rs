@@ -35,7 +35,7 @@
 use crate::facts::EpochFacts;
 use resi_core::error::ErrorChain;
 use resi_policy::EpochRun;
-use resi_policy::input::ZipcodeInput;
+use resi_policy::input::{SubmissionBatch, ZipcodeBatch, ZipcodeInput};
 use resi_sandbox::policy::wit;
 use resi_store::{ObjectMeta, Store};
 use resi_submission::manifest::MAX_MANIFEST_BYTES;
@@ -194,7 +194,7 @@ pub struct ReadZipcode {
     /// Position of the zipcode in the epoch's order (ascending zipcode), from 0.
     pub index: usize,
     /// The zipcode's verified submissions.
-    pub input: ZipcodeInput,
+    pub input: ZipcodeBatch,
     /// Refused (or downgraded) submissions and objects.
     pub rejected: Vec<Rejection>,
     /// Submissions given to the policy.
@@ -345,7 +345,7 @@ impl EpochIngest {
     /// assigned zipcode has been read. Never fails: an object that cannot be read refuses its
     /// submission. ([`EpochIngest::next_files`], [`ZipcodeFiles::read`] and
     /// [`EpochIngest::record`] in one.)
-    pub async fn next_zipcode(&mut self, store: &Store) -> Option<ZipcodeInput> {
+    pub async fn next_zipcode(&mut self, store: &Store) -> Option<ZipcodeBatch> {
         let files = self.next_files()?;
         let read = files.read(store).await;
         Some(self.record(read))
@@ -367,7 +367,7 @@ impl EpochIngest {
 
     /// Adds what reading one zipcode refused and accepted to the epoch's totals; returns the
     /// zipcode's input.
-    pub fn record(&mut self, mut read: ReadZipcode) -> ZipcodeInput {
+    pub fn record(&mut self, mut read: ReadZipcode) -> ZipcodeBatch {
         self.rejected.append(&mut read.rejected);
         self.accepted += read.accepted;
         self.last_held = read.held;
@@ -412,7 +412,7 @@ impl ZipcodeFiles {
         let assignment = self.assignment;
         let zipcode = assignment.zipcode.clone();
         let epoch_id = &ctx.facts.epoch_id;
-        let mut submissions: Vec<(wit::Submission, u64)> = Vec::with_capacity(self.groups.len());
+        let mut submissions: Vec<(SubmissionBatch, u64)> = Vec::with_capacity(self.groups.len());
         let mut rejected = Vec::new();
         let mut accepted = 0usize;
         let mut held = 0u64;
@@ -423,7 +423,10 @@ impl ZipcodeFiles {
             }
             match load_submission(store, &ctx.facts, &ctx.caps, &hotkey, &zipcode, g).await {
                 Loaded::Accepted(sub, cost, mut notes) => {
-                    let foreign = sub.listings.iter().filter(|l| l.zipcode != zipcode).count();
+                    let foreign = sub
+                        .listings()
+                        .filter(|l| l.as_ref().is_ok_and(|l| l.zipcode != zipcode))
+                        .count();
                     if foreign > 0 {
                         notes.push(note(
                             &hotkey,
@@ -432,7 +435,7 @@ impl ZipcodeFiles {
                             format!(
                                 "{foreign} of {} listings are for another zipcode than {zipcode}: \
                                  given to the policy, whose quality gate (G3) refuses it",
-                                sub.listings.len()
+                                sub.head().listings
                             ),
                             true,
                         ));
@@ -449,11 +452,11 @@ impl ZipcodeFiles {
                         held -= cost;
                         accepted -= 1;
                         rejected.push(note(
-                            &big.hotkey,
+                            &big.head().hotkey,
                             &zipcode,
                             &format!(
                                 "data/hotkey={}/epoch={epoch_id}/zipcode={zipcode}/",
-                                big.hotkey
+                                big.head().hotkey
                             ),
                             format!(
                                 "over the zipcode's memory budget: {cost} decoded bytes, the \
@@ -469,10 +472,10 @@ impl ZipcodeFiles {
         }
         ReadZipcode {
             index: self.index,
-            input: ZipcodeInput {
+            input: ZipcodeBatch::new(
                 assignment,
-                submissions: submissions.into_iter().map(|(s, _)| s).collect(),
-            },
+                submissions.into_iter().map(|(s, _)| s).collect(),
+            ),
             rejected,
             accepted,
             held,
@@ -492,6 +495,8 @@ pub async fn ingest_epoch(
     let epoch = ingest.epoch().clone();
     let mut read: BTreeMap<String, ZipcodeInput> = BTreeMap::new();
     while let Some(z) = ingest.next_zipcode(store).await {
+        // Ingestion's batches hold whole listings of UTF-8 strings, so they decode.
+        let Ok(z) = z.to_input() else { continue };
         read.entry(z.assignment.zipcode.clone()).or_insert(z);
     }
     let zipcodes = facts
@@ -518,10 +523,10 @@ pub async fn ingest_epoch(
 }
 
 /// The index of the largest submission (ties: the greater hotkey).
-fn largest(subs: &[(wit::Submission, u64)]) -> Option<usize> {
+fn largest(subs: &[(SubmissionBatch, u64)]) -> Option<usize> {
     subs.iter()
         .enumerate()
-        .max_by(|(_, a), (_, b)| (a.1, &a.0.hotkey).cmp(&(b.1, &b.0.hotkey)))
+        .max_by(|(_, a), (_, b)| (a.1, &a.0.head().hotkey).cmp(&(b.1, &b.0.head().hotkey)))
         .map(|(i, _)| i)
 }
 
@@ -567,7 +572,7 @@ fn too_late(g: &Group, until_ms: Option<u64>) -> Option<TooLate> {
 
 enum Loaded {
     /// The submission, its decoded cost, notes.
-    Accepted(wit::Submission, u64, Vec<Rejection>),
+    Accepted(SubmissionBatch, u64, Vec<Rejection>),
     Rejected(Vec<Rejection>),
 }
 
@@ -679,7 +684,7 @@ async fn verify_manifest(
     zipcode: &str,
     mm: &ObjectMeta,
     listings: Option<&ObjectMeta>,
-) -> Result<(wit::Submission, u64), String> {
+) -> Result<(SubmissionBatch, u64), String> {
     tracing::debug!(hotkey, zipcode, key = %mm.key, "verifying manifest");
     let max_manifest = MAX_MANIFEST_BYTES.min(caps.max_file_bytes);
     if mm.size > max_manifest {
@@ -733,28 +738,26 @@ async fn verify_manifest(
     manifest
         .check_parquet(&parquet)
         .map_err(|e| ErrorChain(&e).to_string())?;
-    let listings = resi_submission::read_listings(&parquet, caps)
+    let batch = resi_submission::read_batch(&parquet, caps)
         .map_err(|e| format!("listings.parquet: {}", ErrorChain(&e)))?;
-    if listings.len() as u64 != manifest.listing_count {
+    if batch.listings != manifest.listing_count {
         return Err(format!(
             "listings.parquet has {} rows, the manifest says {}",
-            listings.len(),
-            manifest.listing_count
+            batch.listings, manifest.listing_count
         ));
     }
     let digest = resi_policy::hash::sha256(&parquet).to_vec();
     drop(parquet);
-    let cost = resi_submission::decoded_cost(&listings);
-    Ok((
-        wit::Submission {
-            hotkey: hotkey.to_string(),
-            submitted_at_ms: ms(mm),
-            manifest_ok: true,
-            digest,
-            listings: listings.into_iter().map(wit::Listing::from).collect(),
-        },
-        cost,
-    ))
+    let head = wit::SubmissionHead {
+        hotkey: hotkey.to_string(),
+        submitted_at_ms: ms(mm),
+        manifest_ok: true,
+        digest,
+        listings: u32::try_from(batch.listings).map_err(|_| "too many listings".to_string())?,
+    };
+    let sub =
+        SubmissionBatch::new(head, batch.bytes).map_err(|e| format!("listings.parquet: {e}"))?;
+    Ok((sub, batch.decoded))
 }
 
 async fn read_upstream(
@@ -764,7 +767,7 @@ async fn read_upstream(
     hotkey: &str,
     zipcode: &str,
     m: &ObjectMeta,
-) -> Result<(wit::Submission, u64), String> {
+) -> Result<(SubmissionBatch, u64), String> {
     if m.size > caps.max_file_bytes {
         return Err(format!(
             "upstream JSON is {} bytes, more than the cap of {}",
@@ -789,14 +792,12 @@ async fn read_upstream(
         }
     }
     let cost = resi_submission::decoded_cost(&up.listings);
-    Ok((
-        wit::Submission {
-            hotkey: hotkey.to_string(),
-            submitted_at_ms: ms(m),
-            manifest_ok: false,
-            digest: resi_policy::hash::sha256(&bytes).to_vec(),
-            listings: up.listings.into_iter().map(wit::Listing::from).collect(),
-        },
-        cost,
-    ))
+    let sub = wit::Submission {
+        hotkey: hotkey.to_string(),
+        submitted_at_ms: ms(m),
+        manifest_ok: false,
+        digest: resi_policy::hash::sha256(&bytes).to_vec(),
+        listings: up.listings.into_iter().map(wit::Listing::from).collect(),
+    };
+    Ok((SubmissionBatch::from_records(&sub), cost))
 }

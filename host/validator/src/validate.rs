@@ -23,7 +23,7 @@ use resi_chain::Chain;
 use resi_core::error::ErrorChain;
 use resi_core::keys::Hotkey;
 use resi_core::listing::Listing;
-use resi_policy::input::ZipcodeInput;
+use resi_policy::input::ZipcodeBatch;
 use resi_policy::{EpochRunner, RunError, RunReport, WasmBackend, ZipcodeRun};
 use resi_store::Store;
 use std::collections::BTreeMap;
@@ -352,27 +352,31 @@ struct Keeper {
 
 impl Keeper {
     /// Keeps the listings of the submissions of `z` that `result` ranks.
-    fn keep(&mut self, result: &resi_sandbox::policy::wit::ZipcodeResult, z: &ZipcodeInput) {
+    fn keep(&mut self, result: &resi_sandbox::policy::wit::ZipcodeResult, z: &ZipcodeBatch) {
         let winners: Vec<&str> = result
             .candidates
             .iter()
             .filter(|c| c.rank.is_some())
             .map(|c| c.hotkey.as_str())
             .collect();
+        let zipcode = &z.assignment().zipcode;
         tracing::debug!(
-            zipcode = %z.assignment.zipcode,
-            submissions = z.submissions.len(),
+            %zipcode,
+            submissions = z.heads().len(),
             ranked = winners.len(),
             "scored zipcode"
         );
-        for s in z
-            .submissions
-            .iter()
-            .filter(|s| winners.contains(&s.hotkey.as_str()))
-        {
-            let listings: Vec<Listing> = s.listings.iter().map(Listing::from).collect();
+        for (i, s) in z.heads().iter().enumerate() {
+            if !winners.contains(&s.hotkey.as_str()) {
+                continue;
+            }
+            let listings: Vec<Listing> = z
+                .listings(i)
+                .map_while(Result::ok)
+                .map(|v| Listing::from(&resi_sandbox::policy::listing_of_view(&v)))
+                .collect();
             let cost = resi_submission::decoded_cost(&listings);
-            let key = (z.assignment.zipcode.clone(), s.hotkey.clone());
+            let key = (zipcode.clone(), s.hotkey.clone());
             if self.kept.saturating_add(cost) > WINNERS_BUDGET {
                 self.left_out += 1;
                 self.ranked.insert(key, None);

@@ -75,7 +75,7 @@ async fn streamed_validation_equals_the_whole_epoch_run() {
     assert_eq!(ingest.rejected().len(), 1, "{:?}", ingest.rejected());
     let mut order = Vec::new();
     while let Some(z) = ingest.next_zipcode(&store).await {
-        order.push((z.assignment.zipcode.clone(), z.submissions.len()));
+        order.push((z.assignment().zipcode.clone(), z.heads().len()));
     }
     assert_eq!(
         order,
