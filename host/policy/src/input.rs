@@ -230,22 +230,31 @@ pub struct ZipcodeBatch {
 impl ZipcodeBatch {
     /// The zipcode of `assignment` with `submissions`, in this order.
     pub fn new(assignment: wit::Assignment, submissions: Vec<SubmissionBatch>) -> Self {
-        let total = submissions.iter().map(|s| s.batch.len()).sum();
-        let mut batch = Vec::with_capacity(total);
-        let mut starts = Vec::with_capacity(submissions.len() + 1);
-        let mut heads = Vec::with_capacity(submissions.len());
+        let mut z = ZipcodeBatch::empty(assignment);
+        z.batch
+            .reserve_exact(submissions.iter().map(|s| s.batch.len()).sum());
         for s in submissions {
-            starts.push(batch.len());
-            batch.extend_from_slice(&s.batch);
-            heads.push(s.head);
+            z.push(s);
         }
-        starts.push(batch.len());
+        z
+    }
+
+    /// The zipcode of `assignment` without submissions (yet: [`ZipcodeBatch::push`]).
+    pub fn empty(assignment: wit::Assignment) -> Self {
         ZipcodeBatch {
             assignment,
-            heads,
-            starts,
-            batch,
+            heads: Vec::new(),
+            starts: vec![0],
+            batch: Vec::new(),
         }
+    }
+
+    /// Appends a submission (its batch is dropped once copied).
+    pub fn push(&mut self, s: SubmissionBatch) {
+        self.batch.extend_from_slice(&s.batch);
+        drop(s.batch);
+        self.starts.push(self.batch.len());
+        self.heads.push(s.head);
     }
 
     /// A zipcode of records, encoded.

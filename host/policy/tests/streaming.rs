@@ -394,3 +394,44 @@ fn zipcodes_out_of_order_twice_unassigned_or_missing_are_refused() {
     );
     same(&runner.finish().expect("finish"), &whole, "after refusals");
 }
+
+/// A zipcode held as a listing batch gives back exactly its records, built whole or
+/// submission by submission; a batch that does not hold the listings its head counts is
+/// refused.
+#[test]
+fn zipcode_batch_round_trips() {
+    use resi_policy::input::{SubmissionBatch, ZipcodeBatch};
+    for seed in 1..4 {
+        let run = synthetic(seed);
+        for z in &run.zipcodes {
+            let b = ZipcodeBatch::from_input(z);
+            let canon = |z: &ZipcodeInput| zipcode_value(z, &[]).to_canonical();
+            assert_eq!(
+                canon(&b.to_input().expect("decodes")),
+                canon(z),
+                "seed {seed}"
+            );
+            for (i, s) in z.submissions.iter().enumerate() {
+                let n = b.listings(i).map(|l| l.expect("listing")).count();
+                assert_eq!(n, s.listings.len());
+            }
+            let mut pushed = ZipcodeBatch::empty(z.assignment.clone());
+            for s in &z.submissions {
+                pushed.push(SubmissionBatch::from_records(s));
+            }
+            assert_eq!(pushed.batch(), b.batch());
+            assert_eq!(
+                hash::zipcode_canonical(&pushed, &[]),
+                hash::zipcode_canonical(&b, &[])
+            );
+        }
+    }
+    let one = &synthetic(1).zipcodes[0].submissions[0];
+    let mut head = SubmissionBatch::from_records(one).head().clone();
+    let bytes = resi_sandbox::policy::encode_batch(std::slice::from_ref(one));
+    head.listings += 1;
+    assert!(SubmissionBatch::new(head.clone(), bytes.clone()).is_err());
+    head.listings -= 1;
+    assert!(SubmissionBatch::new(head.clone(), bytes.clone()).is_ok());
+    assert!(SubmissionBatch::new(head, bytes[..bytes.len() - 1].to_vec()).is_err());
+}
