@@ -58,6 +58,10 @@ pub const POLICY_FUEL_PER_CALL: u64 = 50_000_000_000;
 const HEADS_ONLY: &str =
     "resi:policy/policy@1.1.0 (this policy exports 1.0.0, which takes listing records)";
 
+/// A 1.1.0 instance where the component's ABI said 1.0.0 (cannot happen: both come from one
+/// component).
+const RECORDS_ONLY: &str = "a 1.0.0 call on a 1.1.0 instance";
+
 /// Default memory limit of a policy instance (1 GiB).
 pub const POLICY_MEMORY_BYTES: usize = 1 << 30;
 
@@ -643,32 +647,29 @@ impl Policy {
         observations: &[Observation],
         state: &mut Vec<u8>,
     ) -> Result<Call<Vec<CheckRequest>>, SandboxError> {
-        let given = std::mem::take(state);
-        let call = self.call(|w, s| match w {
-            Instance::V1_0(w) => w
-                .resi_policy_policy()
-                .call_plan_zipcode(s, params, epoch, assignment, submissions, observations)
-                .map(|r| r.map(|checks| (checks, Vec::new()))),
-            Instance::V1_1(w) => w
-                .resi_policy_policy()
-                .call_plan_zipcode(
-                    s,
-                    params,
-                    &v1_1::epoch(epoch),
-                    &v1_1::assignment(assignment),
-                    &v1_1::heads(submissions),
-                    batch,
-                    &v1_1::observations(observations),
-                    &given,
-                )
-                .map(|r| r.map(|p| (v1_1::requests(p.checks), p.state))),
-        })?;
-        let (checks, next) = call.value;
-        *state = next;
-        Ok(Call {
-            value: checks,
-            fuel_used: call.fuel_used,
-            peak_memory: call.peak_memory,
+        if self.abi() == PolicyAbi::V1_1 {
+            let heads = v1_1::heads(submissions);
+            return self.plan_zipcode_heads(
+                params,
+                epoch,
+                assignment,
+                &heads,
+                batch,
+                observations,
+                state,
+            );
+        }
+        state.clear();
+        self.call(|w, s| match w {
+            Instance::V1_0(w) => w.resi_policy_policy().call_plan_zipcode(
+                s,
+                params,
+                epoch,
+                assignment,
+                submissions,
+                observations,
+            ),
+            Instance::V1_1(_) => Ok(Err(RECORDS_ONLY.to_string())),
         })
     }
 
@@ -799,6 +800,19 @@ impl Policy {
         observations: &[Observation],
         state: &[u8],
     ) -> Result<Call<ZipcodeResult>, SandboxError> {
+        if self.abi() == PolicyAbi::V1_1 {
+            let heads = v1_1::heads(submissions);
+            return self.score_zipcode_heads(
+                params,
+                epoch,
+                assignment,
+                total_expected,
+                &heads,
+                batch,
+                observations,
+                state,
+            );
+        }
         self.call(|w, s| match w {
             Instance::V1_0(w) => w.resi_policy_policy().call_score_zipcode(
                 s,
@@ -809,20 +823,7 @@ impl Policy {
                 submissions,
                 observations,
             ),
-            Instance::V1_1(w) => w
-                .resi_policy_policy()
-                .call_score_zipcode(
-                    s,
-                    params,
-                    &v1_1::epoch(epoch),
-                    &v1_1::assignment(assignment),
-                    total_expected,
-                    &v1_1::heads(submissions),
-                    batch,
-                    &v1_1::observations(observations),
-                    state,
-                )
-                .map(|r| r.map(v1_1::result)),
+            Instance::V1_1(_) => Ok(Err(RECORDS_ONLY.to_string())),
         })
     }
 

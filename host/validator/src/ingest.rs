@@ -28,9 +28,11 @@
 //! groups them by zipcode; [`EpochIngest::next_zipcode`] then fetches, verifies and parses the
 //! files of one assigned zipcode, in ascending zipcode order (the order of the streaming
 //! [`resi_policy::EpochRunner`]), and returns that zipcode's policy input. A caller that scores
-//! each zipcode before reading the next holds at most the largest zipcode's listings (as
-//! compact WIT records); the raw files are only held one at a time. [`ingest_epoch`] reads the
-//! whole epoch into one [`EpochRun`] (tools, tests) and holds every accepted listing.
+//! each zipcode before reading the next holds at most the largest zipcode's listings, as one
+//! listing batch ([`ZipcodeBatch`]: `listings.parquet` is decoded straight into it, with no
+//! record or string per listing); the raw files are only held one at a time. [`ingest_epoch`]
+//! reads the whole epoch into one [`EpochRun`] of records (tools, tests) and holds every
+//! accepted listing.
 
 use crate::facts::EpochFacts;
 use resi_core::error::ErrorChain;
