@@ -6,7 +6,8 @@
 //! random permutation (Efraimidis-Spirakis keys `ln(u)/w`, with `u` from SHA-256 of the seed and
 //! the zipcode, so it depends on nothing but the seed and the inputs), walked in order: a zipcode
 //! is taken if the total stays under the band's upper bound, until the total reaches the lower
-//! bound.
+//! bound. A walk that ends short of the band starts again from the next zipcode of the order
+//! (at most 64 times).
 //!
 //! Honeypots are drawn from zipcodes that hold no homes (PO BOX, UNIQUE) with a separate,
 //! secret seed, and shown with a plausible expected count; they make up 5-10% of the zipcodes
@@ -16,6 +17,9 @@
 use crate::zipcodes::{ExpectedCounts, MarketTier, ZipKind, ZipTable, region_of};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
+
+/// Most starting points of the selection walk tried before the band is declared unreachable.
+const WALK_STARTS: usize = 64;
 
 /// Parameters of a selection.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,25 +234,42 @@ pub fn select(
     };
     let hp_sum = |n: usize| -> u64 { pool[..n].iter().map(|p| u64::from(p.2)).sum() };
 
-    let mut taken: Vec<(usize, u32, MarketTier)> = Vec::new();
-    let mut real_sum = 0u64;
-    let mut best = 0u64;
-    let mut reached = false;
-    for &(_, i, e, tier) in &real {
-        let new_real = real_sum + u64::from(e);
-        let total = new_real + hp_sum(honeypots_for(taken.len() + 1));
-        if total > upper {
-            continue;
+    // The walk from candidate `start` on: `Some(taken)` once the total is in the band, else
+    // the best total it got to.
+    let walk = |start: usize| -> Result<Vec<(usize, u32, MarketTier)>, u64> {
+        let mut taken: Vec<(usize, u32, MarketTier)> = Vec::new();
+        let mut real_sum = 0u64;
+        let mut best = 0u64;
+        for &(_, i, e, tier) in real.iter().skip(start) {
+            let new_real = real_sum + u64::from(e);
+            let total = new_real + hp_sum(honeypots_for(taken.len() + 1));
+            if total > upper {
+                continue;
+            }
+            taken.push((i, e, tier));
+            real_sum = new_real;
+            best = total;
+            if total >= lower {
+                return Ok(taken);
+            }
         }
-        taken.push((i, e, tier));
-        real_sum = new_real;
-        best = total;
-        if total >= lower {
-            reached = true;
-            break;
+        Err(best)
+    };
+    // When the walk from the first candidate overshoots the band (a narrow band, or zipcodes
+    // large next to it), it starts again from the next one, up to WALK_STARTS times: still a
+    // function of the seed and the inputs only.
+    let mut best = 0u64;
+    let mut found = None;
+    for start in 0..real.len().min(WALK_STARTS) {
+        match walk(start) {
+            Ok(taken) => {
+                found = Some(taken);
+                break;
+            }
+            Err(b) => best = best.max(b),
         }
     }
-    if !reached {
+    let Some(taken) = found else {
         return Err(SelectionError::Unreachable {
             lower,
             upper,
@@ -257,7 +278,7 @@ pub fn select(
             min: params.min_listings,
             max: params.max_listings,
         });
-    }
+    };
     let mut out: Vec<Selected> = taken
         .iter()
         .map(|&(i, e, tier)| {

@@ -5,6 +5,7 @@
 use crate::common;
 
 use common::*;
+use resi_coordinator::FnCounts;
 use resi_coordinator::selection::{SelectionParams, select};
 use resi_coordinator::zipcodes::ZipKind;
 use resi_core::commitments;
@@ -62,6 +63,40 @@ fn lands_in_band_respects_bounds_and_reproduces() {
     let a = select(&t, &c, &p, &HashSet::new(), 1, &[0; 32]).unwrap();
     let b = select(&t, &c, &p, &HashSet::new(), 2, &[0; 32]).unwrap();
     assert_ne!(a, b);
+}
+
+/// A band narrow next to the zipcodes (as in the devnet: 900..=1100 from zipcodes of 260..=400
+/// expected listings, only a few hundred of them): the walk from the first zipcode can end
+/// short of the band, and the selection then starts again from the next, so every seed lands
+/// in the band (before, some epochs could not be generated at all).
+#[test]
+fn a_narrow_band_is_reached_for_every_seed() {
+    let t = table();
+    let standard: HashSet<String> = t
+        .rows
+        .iter()
+        .filter(|z| z.kind == ZipKind::Standard)
+        .map(|z| z.zipcode.clone())
+        .take(186)
+        .collect();
+    let c = FnCounts::new(move |z| {
+        if !standard.contains(z) {
+            return None;
+        }
+        let n: u64 = z.parse().ok()?;
+        Some((260 + (n.wrapping_mul(2_654_435_761) >> 7) % 141) as u32)
+    });
+    let p = SelectionParams {
+        target_listings: 1_000,
+        ..SelectionParams::default()
+    };
+    let (lo, hi) = p.band();
+    for seed in 0..40u64 {
+        let hp = [seed as u8; 32];
+        let s = select(&t, &c, &p, &HashSet::new(), seed, &hp)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert!((lo..=hi).contains(&s.total_expected()), "seed {seed}");
+    }
 }
 
 #[test]

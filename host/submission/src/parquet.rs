@@ -370,13 +370,16 @@ pub struct ListingBatch {
     pub listings: u64,
     /// Their decoded size ([`crate::decoded_cost`] of the same listings as records).
     pub decoded: u64,
+    /// Listings whose zipcode is not the one the file was read for.
+    pub foreign: u64,
 }
 
 /// Reads `listings.parquet` bytes from an untrusted source into a [`ListingBatch`], enforcing
-/// `caps` exactly as [`read_listings`] does.
-pub fn read_batch(bytes: &[u8], caps: &ReadCaps) -> Result<ListingBatch, ReadError> {
+/// `caps` exactly as [`read_listings`] does; `zipcode` is the zipcode the file was submitted
+/// for (listings of others are counted, [`ListingBatch::foreign`]).
+pub fn read_batch(bytes: &[u8], caps: &ReadCaps, zipcode: &str) -> Result<ListingBatch, ReadError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_batch_unguarded(bytes, caps)
+        read_batch_unguarded(bytes, caps, zipcode)
     }))
     .unwrap_or_else(|_| {
         Err(ReadError::Corrupt(
@@ -385,19 +388,26 @@ pub fn read_batch(bytes: &[u8], caps: &ReadCaps) -> Result<ListingBatch, ReadErr
     })
 }
 
-fn read_batch_unguarded(bytes: &[u8], caps: &ReadCaps) -> Result<ListingBatch, ReadError> {
+fn read_batch_unguarded(
+    bytes: &[u8],
+    caps: &ReadCaps,
+    zipcode: &str,
+) -> Result<ListingBatch, ReadError> {
     let mut w: Option<BatchWriter> = None;
+    let mut foreign = 0u64;
     let decoded = read_groups(bytes, caps, |base, rows, cells| {
         let w = w.get_or_insert_with(|| BatchWriter::with_capacity(cells.size_hint()));
         for row in 0..rows {
             let at = base + row;
             let s = |c: usize| cells.string(c, row, at);
             let req = |c: usize| s(c).map(Option::unwrap_or_default);
+            let listing_zipcode = req(3)?;
+            foreign += u64::from(listing_zipcode != zipcode);
             w.push(&ListingView {
                 zpid: s(0)?,
                 mls_id: s(1)?,
                 address: req(2)?,
-                zipcode: req(3)?,
+                zipcode: listing_zipcode,
                 price: cells.int64(4, row).map(|x| x as u64),
                 bedrooms: cells.int32(5, row).map(|x| x as u32),
                 bathrooms_hundredths: cells.double(6, row).and_then(hundredths),
@@ -417,6 +427,7 @@ fn read_batch_unguarded(bytes: &[u8], caps: &ReadCaps) -> Result<ListingBatch, R
         listings: w.listings(),
         bytes: w.finish(),
         decoded,
+        foreign,
     })
 }
 

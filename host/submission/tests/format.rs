@@ -50,7 +50,8 @@ fn parquet_reader_rejects_truncated_and_garbage() {
     for cut in [0, 3, 100, bytes.len() / 2, bytes.len() - 1] {
         let err = read_listings(&bytes[..cut], &ReadCaps::default()).expect_err("truncated");
         assert!(matches!(err, ReadError::Truncated(_)), "cut {cut}: {err}");
-        let batch_err = read_batch(&bytes[..cut], &ReadCaps::default()).expect_err("truncated");
+        let batch_err =
+            read_batch(&bytes[..cut], &ReadCaps::default(), "19103").expect_err("truncated");
         assert_eq!(batch_err.to_string(), err.to_string(), "cut {cut}");
     }
     let mut flipped = bytes.clone();
@@ -167,7 +168,7 @@ fn batch_reader_enforces_the_same_caps() {
         },
     ] {
         let a = read_listings(&bytes, &caps).expect_err("over a cap");
-        let b = read_batch(&bytes, &caps).expect_err("over a cap");
+        let b = read_batch(&bytes, &caps, "19103").expect_err("over a cap");
         assert_eq!(a.to_string(), b.to_string(), "{caps:?}");
     }
 }
@@ -183,6 +184,9 @@ fn batch_reader_reads_what_the_record_reader_reads() {
             l.bathrooms = Some(2.555);
             l.zpid = Some(String::new());
             l.address = "Ünïcødé 1 Straße".into();
+        }
+        if let Some(l) = ls.get_mut(5) {
+            l.zipcode = "19104".into();
         }
         let bytes = write_listings(&ls).expect("write");
         let records = read_listings(&bytes, &ReadCaps::default()).expect("records");
@@ -205,8 +209,10 @@ fn batch_reader_reads_what_the_record_reader_reads() {
                 scraped_timestamp: &l.scraped_timestamp,
             });
         }
-        let batch = read_batch(&bytes, &ReadCaps::default()).expect("batch");
+        let batch = read_batch(&bytes, &ReadCaps::default(), "19103").expect("batch");
         assert_eq!(batch.listings, u64::from(n));
+        let foreign = records.iter().filter(|l| l.zipcode != "19103").count();
+        assert_eq!(batch.foreign, foreign as u64, "n={n}");
         assert_eq!(batch.decoded, decoded_cost(&records), "n={n}");
         assert_eq!(batch.bytes, want.finish(), "n={n}");
     }
@@ -436,7 +442,7 @@ fn dictionary_bomb_is_refused_by_the_decoded_budget() {
         Err(ReadError::TooMuchDecoded { max }) => assert_eq!(max, caps.max_decoded_bytes),
         other => panic!("expected TooMuchDecoded, got {:?}", other.map(|v| v.len())),
     }
-    match read_batch(&bomb, &caps) {
+    match read_batch(&bomb, &caps, "19103") {
         Err(ReadError::TooMuchDecoded { max }) => assert_eq!(max, caps.max_decoded_bytes),
         other => panic!(
             "expected TooMuchDecoded, got {:?}",

@@ -424,11 +424,7 @@ impl ZipcodeFiles {
                 continue;
             }
             match load_submission(store, &ctx.facts, &ctx.caps, &hotkey, &zipcode, g).await {
-                Loaded::Accepted(sub, cost, mut notes) => {
-                    let foreign = sub
-                        .listings()
-                        .filter(|l| l.as_ref().is_ok_and(|l| l.zipcode != zipcode))
-                        .count();
+                Loaded::Accepted(Accepted { sub, cost, foreign }, mut notes) => {
                     if foreign > 0 {
                         notes.push(note(
                             &hotkey,
@@ -572,9 +568,18 @@ fn too_late(g: &Group, until_ms: Option<u64>) -> Option<TooLate> {
     })
 }
 
+/// A submission read and verified.
+struct Accepted {
+    sub: SubmissionBatch,
+    /// Its decoded cost ([`resi_submission::decoded_cost`]).
+    cost: u64,
+    /// Its listings whose zipcode is another one.
+    foreign: u64,
+}
+
 enum Loaded {
-    /// The submission, its decoded cost, notes.
-    Accepted(SubmissionBatch, u64, Vec<Rejection>),
+    /// The submission, with notes.
+    Accepted(Accepted, Vec<Rejection>),
     Rejected(Vec<Rejection>),
 }
 
@@ -622,7 +627,7 @@ async fn load_submission(
         )
         .await
         {
-            Ok((sub, cost)) => Loaded::Accepted(sub, cost, notes),
+            Ok(accepted) => Loaded::Accepted(accepted, notes),
             Err(reason) => fail(notes, reason),
         }
     } else if !g.upstream.is_empty() {
@@ -650,7 +655,7 @@ async fn load_submission(
             ));
         }
         match read_upstream(store, facts, caps, hotkey, zipcode, &latest).await {
-            Ok((sub, cost)) => {
+            Ok(accepted) => {
                 notes.push(note(
                     hotkey,
                     zipcode,
@@ -658,7 +663,7 @@ async fn load_submission(
                     "upstream JSON without a signed manifest: given to the policy with manifest_ok=false (cannot be paid)".into(),
                     true,
                 ));
-                Loaded::Accepted(sub, cost, notes)
+                Loaded::Accepted(accepted, notes)
             }
             Err(reason) => {
                 notes.push(note(hotkey, zipcode, &latest.key, reason, false));
@@ -686,7 +691,7 @@ async fn verify_manifest(
     zipcode: &str,
     mm: &ObjectMeta,
     listings: Option<&ObjectMeta>,
-) -> Result<(SubmissionBatch, u64), String> {
+) -> Result<Accepted, String> {
     tracing::debug!(hotkey, zipcode, key = %mm.key, "verifying manifest");
     let max_manifest = MAX_MANIFEST_BYTES.min(caps.max_file_bytes);
     if mm.size > max_manifest {
@@ -740,7 +745,7 @@ async fn verify_manifest(
     manifest
         .check_parquet(&parquet)
         .map_err(|e| ErrorChain(&e).to_string())?;
-    let batch = resi_submission::read_batch(&parquet, caps)
+    let batch = resi_submission::read_batch(&parquet, caps, zipcode)
         .map_err(|e| format!("listings.parquet: {}", ErrorChain(&e)))?;
     if batch.listings != manifest.listing_count {
         return Err(format!(
@@ -759,7 +764,11 @@ async fn verify_manifest(
     };
     let sub =
         SubmissionBatch::new(head, batch.bytes).map_err(|e| format!("listings.parquet: {e}"))?;
-    Ok((sub, batch.decoded))
+    Ok(Accepted {
+        sub,
+        cost: batch.decoded,
+        foreign: batch.foreign,
+    })
 }
 
 async fn read_upstream(
@@ -769,7 +778,7 @@ async fn read_upstream(
     hotkey: &str,
     zipcode: &str,
     m: &ObjectMeta,
-) -> Result<(SubmissionBatch, u64), String> {
+) -> Result<Accepted, String> {
     if m.size > caps.max_file_bytes {
         return Err(format!(
             "upstream JSON is {} bytes, more than the cap of {}",
@@ -794,6 +803,7 @@ async fn read_upstream(
         }
     }
     let cost = resi_submission::decoded_cost(&up.listings);
+    let foreign = up.listings.iter().filter(|l| l.zipcode != zipcode).count() as u64;
     let sub = wit::Submission {
         hotkey: hotkey.to_string(),
         submitted_at_ms: ms(m),
@@ -801,5 +811,9 @@ async fn read_upstream(
         digest: resi_policy::hash::sha256(&bytes).to_vec(),
         listings: up.listings.into_iter().map(wit::Listing::from).collect(),
     };
-    Ok((SubmissionBatch::from_records(&sub), cost))
+    Ok(Accepted {
+        sub: SubmissionBatch::from_records(&sub),
+        cost,
+        foreign,
+    })
 }
