@@ -15,7 +15,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use resi_core::wire::{NestError, NestMessage};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoResponses, OpenApi, ToSchema};
 
@@ -39,7 +38,7 @@ pub const PATH_METRICS: &str = "/metrics";
             body (`NestError`)."
     ),
     paths(metrics_doc, healthcheck_doc, docs_json_doc, docs_page_doc),
-    components(schemas(NestError, NestMessage, HealthReport)),
+    components(schemas(NestError, NestMessage, resi_ops::health::HealthReport)),
     tags(
         (name = "miners", description = "Signed by a registered miner's hotkey"),
         (name = "validators", description = "Signed by a hotkey with a validator permit"),
@@ -120,46 +119,6 @@ pub enum PublicErrors {
     Internal(NestError),
 }
 
-/// The `/healthcheck` body, which every resi role answers.
-// The same shape as `resi_ops::health::HealthReport`: the `From` below names each of its
-// fields, so a field added there fails to compile here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct HealthReport {
-    /// Always `"ok"` while the process serves it.
-    pub status: String,
-    /// `coordinator`.
-    pub role: String,
-    /// resi's version.
-    pub version: String,
-    /// Seconds since start.
-    pub uptime_secs: u64,
-    /// Unix milliseconds of the last progress (an epoch scheduler step), if any yet.
-    pub last_progress_ms: Option<u64>,
-    /// What that progress was.
-    pub last_progress: Option<String>,
-}
-
-impl From<resi_ops::health::HealthReport> for HealthReport {
-    fn from(r: resi_ops::health::HealthReport) -> Self {
-        let resi_ops::health::HealthReport {
-            status,
-            role,
-            version,
-            uptime_secs,
-            last_progress_ms,
-            last_progress,
-        } = r;
-        Self {
-            status,
-            role,
-            version,
-            uptime_secs,
-            last_progress_ms,
-            last_progress,
-        }
-    }
-}
-
 /// The form of `POST /local-store/upload`: the presigned POST's `fields` as text parts, then the
 /// file last, as S3 takes it.
 #[derive(Debug, ToSchema)]
@@ -189,7 +148,7 @@ fn metrics_doc() {}
 
 /// Liveness: role, version, uptime and the epoch scheduler's last step.
 #[utoipa::path(get, path = resi_core::wire::PATH_HEALTHCHECK, tag = "operations", operation_id = "healthcheck",
-    responses((status = 200, description = "Serving", body = HealthReport)))]
+    responses((status = 200, description = "Serving", body = resi_ops::health::HealthReport)))]
 #[allow(dead_code)] // Served by resi_ops::http::routes.
 fn healthcheck_doc() {}
 

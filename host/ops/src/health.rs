@@ -21,10 +21,11 @@ struct Progress {
 
 /// The JSON body of `/healthcheck`.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthReport {
     /// Always `"ok"` while the process serves it.
     pub status: String,
-    /// `coordinator`, `miner` or `validator`.
+    /// The role answering: `coordinator`, `miner` or `validator`.
     pub role: String,
     /// resi's version.
     pub version: String,
