@@ -172,32 +172,9 @@ async fn coordinator_dashboard_shows_the_epoch_and_its_reports() {
     assert_eq!(reports[0].outcome_hash, reports[1].outcome_hash);
 
     let page = format!("{url}/dashboard?epoch={epoch}");
-    let dom = {
-        let (c, u) = (chromium.clone(), page.clone());
-        tokio::task::spawn_blocking(move || browser::dump_dom(&c, &u))
-            .await
-            .unwrap()
-    };
-    let body = browser::element(&dom, "dashboard-body");
-    assert_eq!(
-        body.get("state").map(String::as_str),
-        Some("rendered"),
-        "the page did not render:\n{dom}"
-    );
-    assert_eq!(body["epoch"], epoch);
-    assert_eq!(body["source"], "coordinator");
-
+    let dom = browser::rendered(&chromium, &page, &epoch, "coordinator").await;
     // Every assignment, with the honeypot flags the validators were revealed.
-    let shown = browser::rows(&dom, "assignment");
-    assert_eq!(shown.len(), facts.assignments.len(), "{shown:#?}");
-    for a in &facts.assignments {
-        let row = shown
-            .iter()
-            .find(|r| r["zipcode"] == a.zipcode)
-            .unwrap_or_else(|| panic!("assignment {} not shown", a.zipcode));
-        assert_eq!(row["expected"], a.expected.to_string());
-        assert_eq!(row["honeypot"], a.honeypot.to_string());
-    }
+    browser::assert_assignments_shown(&dom, &facts);
 
     // The miner's status report and every delivery.
     let statuses = browser::rows(&dom, "status");

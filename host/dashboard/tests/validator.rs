@@ -154,32 +154,9 @@ async fn validator_dashboard_shows_the_epoch_report() {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let url = format!("http://{addr}/dashboard?epoch={EPOCH}");
 
-    let dom = {
-        let (c, u) = (chromium.clone(), url.clone());
-        tokio::task::spawn_blocking(move || browser::dump_dom(&c, &u))
-            .await
-            .unwrap()
-    };
-    let body = browser::element(&dom, "dashboard-body");
-    assert_eq!(
-        body.get("state").map(String::as_str),
-        Some("rendered"),
-        "the page did not render:\n{dom}"
-    );
-    assert_eq!(body["epoch"], EPOCH);
-    assert_eq!(body["source"], "validator");
-
+    let dom = browser::rendered(&chromium, &url, EPOCH, "validator").await;
     // Every assignment, with its expected count and (revealed) honeypot flag.
-    let shown = browser::rows(&dom, "assignment");
-    assert_eq!(shown.len(), facts.assignments.len(), "{shown:#?}");
-    for a in &facts.assignments {
-        let row = shown
-            .iter()
-            .find(|r| r["zipcode"] == a.zipcode)
-            .unwrap_or_else(|| panic!("assignment {} not shown", a.zipcode));
-        assert_eq!(row["expected"], a.expected.to_string());
-        assert_eq!(row["honeypot"], a.honeypot.to_string());
-    }
+    browser::assert_assignments_shown(&dom, &facts);
 
     // Every miner's rank, weight and flags, in the report's order.
     let report = &reports[0];

@@ -168,3 +168,36 @@ fn unescape(s: &str) -> String {
         .replace("&nbsp;", "\u{a0}")
         .replace("&amp;", "&")
 }
+
+/// The DOM of the dashboard at `url` once rendered, checked to show `epoch` from `source`
+/// (`coordinator` or `validator`). Runs the browser off the async runtime.
+pub async fn rendered(browser: &Path, url: &str, epoch: &str, source: &str) -> String {
+    let (b, u) = (browser.to_path_buf(), url.to_string());
+    let dom = tokio::task::spawn_blocking(move || dump_dom(&b, &u))
+        .await
+        .expect("the browser thread");
+    let body = element(&dom, "dashboard-body");
+    assert_eq!(
+        body.get("state").map(String::as_str),
+        Some("rendered"),
+        "the page did not render:\n{dom}"
+    );
+    assert_eq!(body["epoch"], epoch);
+    assert_eq!(body["source"], source);
+    dom
+}
+
+/// Every assignment of `facts` is a row of `dom` with its expected count and (revealed)
+/// honeypot flag, and there are no others.
+pub fn assert_assignments_shown(dom: &str, facts: &resi_validator::EpochFacts) {
+    let shown = rows(dom, "assignment");
+    assert_eq!(shown.len(), facts.assignments.len(), "{shown:#?}");
+    for a in &facts.assignments {
+        let row = shown
+            .iter()
+            .find(|r| r["zipcode"] == a.zipcode)
+            .unwrap_or_else(|| panic!("assignment {} not shown", a.zipcode));
+        assert_eq!(row["expected"], a.expected.to_string());
+        assert_eq!(row["honeypot"], a.honeypot.to_string());
+    }
+}
