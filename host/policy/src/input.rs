@@ -189,17 +189,6 @@ impl SubmissionBatch {
     pub fn head(&self) -> &wit::SubmissionHead {
         &self.head
     }
-
-    /// Bytes of its batch.
-    pub fn batch_len(&self) -> usize {
-        self.batch.len()
-    }
-
-    /// Its listings, in file order.
-    pub fn listings(&self) -> impl Iterator<Item = Result<ListingView<'_>, BatchError>> + '_ {
-        let mut reader = BatchReader::new(&self.batch);
-        std::iter::from_fn(move || reader.next_listing())
-    }
 }
 
 /// The head of a submission of records.
@@ -312,11 +301,6 @@ impl ZipcodeBatch {
                 })
             })
             .collect()
-    }
-
-    /// Bytes held (the batch).
-    pub fn held_bytes(&self) -> usize {
-        self.batch.len()
     }
 
     /// The zipcode as records ([`ZipcodeBatch::records`]).

@@ -500,17 +500,8 @@ impl<'a, B: Backend + ?Sized> EpochRunner<'a, B> {
     }
 
     /// [`EpochRunner::zipcode`] on a zipcode held as a listing batch (as the validator reads
-    /// it).
-    pub fn zipcode_batch<O: Observer + ?Sized>(
-        &mut self,
-        z: &ZipcodeBatch,
-        observer: &mut O,
-    ) -> Result<&wit::ZipcodeResult, RunError> {
-        self.zipcode_with(z, None, observer)
-    }
-
-    /// [`EpochRunner::zipcode_batch`] with what its calls start with made ahead by
-    /// [`ZipcodeScorer::prepare`] (for the same `z`).
+    /// it), with what its calls start with made ahead by [`ZipcodeScorer::prepare`] (for the
+    /// same `z`).
     pub fn zipcode_prepared<O: Observer + ?Sized>(
         &mut self,
         z: &ZipcodeBatch,
